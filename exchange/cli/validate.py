@@ -1,0 +1,84 @@
+"""``sendx validate`` and ``sendx rules``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+import validators
+from exchange.cli import cli
+from validators.errors import InputError
+from validators.formats import FORMATS, render
+from validators.report import Report
+from validators.rules import Context, all_rules
+
+_DOC_SUFFIXES = {".json", ".xml"}
+#: Show a progress bar on stderr above this many files.
+_PROGRESS_THRESHOLD = 5
+
+
+def expand_paths(paths: tuple[str, ...]) -> list[Path]:
+    """Files named directly, plus every .json/.xml file under named directories."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _DOC_SUFFIXES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(f"no such file or directory: {p}")
+    return out
+
+
+def _iter_reports(files: list[Path], kind: str | None, ctx: Context) -> Iterator[Report]:
+    if (len(files) > _PROGRESS_THRESHOLD and sys.stderr.isatty()) or len(files) > 50:
+        with click.progressbar(files, label="validating", file=sys.stderr, show_pos=True) as bar:
+            for f in bar:
+                yield validators.validate(f, kind, context=ctx)
+    else:
+        for f in files:
+            yield validators.validate(f, kind, context=ctx)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--kind", help="Treat every file as this kind instead of recognising it.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date that 'today' means for timescale rules.")
+def validate_cmd(paths: tuple[str, ...], kind: str | None, fmt: str, as_of: dt.datetime | None) -> None:
+    """Validate documents (files or directories, recursively).
+
+    Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error.
+    """
+    files = expand_paths(paths)
+    if not files:
+        raise InputError("no .json or .xml files found in " + ", ".join(paths))
+    ctx = Context(as_of=as_of.date()) if as_of else Context()
+    reports = list(_iter_reports(files, kind, ctx))
+    click.echo(render(reports, fmt), nl=False)
+    sys.exit(0 if all(r.valid for r in reports) else 1)
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--kind", help="Only the rules of this kind.")
+def rules_cmd(fmt: str, kind: str | None) -> None:
+    """List every rule: id, severity, kind, what it checks and its source."""
+    rules = [r for r in all_rules() if kind is None or r.kind in (kind, "any")]
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in rules], indent=2))
+        return
+    for r in rules:
+        click.echo(f"{r.id:<26} {r.severity.value:<11} {r.kind:<14} {r.summary}  [{r.source}]")

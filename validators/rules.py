@@ -1,0 +1,120 @@
+"""The rule registry: every check sendx makes, with its stable id, severity and source.
+
+Rules are registered with the ``@rule`` decorator so that ``sendx rules``, the docs and the
+tests all read one table.  A rule function receives the parsed document and a
+``Context`` and yields ``Finding``s; the registry stamps them with the rule's id and
+severity, so a rule cannot mislabel its own findings.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from validators.report import Issue, Severity
+
+__all__ = ["Context", "Finding", "Rule", "all_rules", "get_rule", "rule", "run_rules"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a rule function yields: where, what, and optionally how to fix it."""
+
+    location: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Facts a rule may need that are not in the document itself.
+
+    ``as_of`` is the date "today" means for timescale rules; tests and the CLI's
+    ``--as-of`` pin it so results are reproducible.
+    """
+
+    as_of: _dt.date = field(default_factory=_dt.date.today)
+
+
+RuleFunc = Callable[[Any, Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Severity
+    kind: str
+    source: str
+    summary: str
+    func: RuleFunc | None = None
+
+    def run(self, doc: Any, ctx: Context) -> Iterator[Issue]:
+        if self.func is None:
+            return
+        for f in self.func(doc, ctx):
+            yield Issue(self.id, self.severity, f.location, f.message, f.hint)
+
+    def issue(self, location: str, message: str, hint: str | None = None) -> Issue:
+        """Build an issue for this rule directly (for checks run outside ``run_rules``)."""
+        return Issue(self.id, self.severity, location, message, hint)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "kind": self.kind,
+            "summary": self.summary,
+            "source": self.source,
+        }
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def register(r: Rule) -> Rule:
+    """Add a rule to the registry; ids are unique across sendx."""
+    if r.id in _REGISTRY:
+        raise ValueError(f"duplicate rule id {r.id}")
+    _REGISTRY[r.id] = r
+    return r
+
+
+def rule(id: str, *, severity: str, kind: str, source: str, summary: str) -> Callable[[RuleFunc], Rule]:
+    """Register a rule function that runs on every document of ``kind``."""
+
+    def decorate(func: RuleFunc) -> Rule:
+        return register(Rule(id, Severity(severity), kind, source, summary, func))
+
+    return decorate
+
+
+def declare(id: str, *, severity: str, kind: str, source: str, summary: str) -> Rule:
+    """Register a rule whose findings are produced by a validator directly (schema, parse)."""
+    return register(Rule(id, Severity(severity), kind, source, summary))
+
+
+def all_rules() -> list[Rule]:
+    _load_all()
+    return sorted(_REGISTRY.values(), key=lambda r: (r.kind, r.id))
+
+
+def get_rule(rule_id: str) -> Rule:
+    _load_all()
+    return _REGISTRY[rule_id]
+
+
+def run_rules(kind: str, doc: Any, ctx: Context) -> Iterator[Issue]:
+    """Run every registered rule function for ``kind`` over one parsed document."""
+    for r in _REGISTRY.values():
+        if r.kind == kind and r.func is not None:
+            yield from r.run(doc, ctx)
+
+
+def _load_all() -> None:
+    # Importing the kinds registers their rules; done lazily so importing this module
+    # stays free of side effects.
+    from validators import kinds
+
+    kinds.load_all()
