@@ -48,9 +48,15 @@ def cli() -> None:
     """sendx: records exchange and standards validator for England's SEND system."""
 
 
-def main(argv: list[str] | None = None) -> None:
+def load_commands() -> click.Group:
+    """Import every subcommand module (registering its commands) and return the group."""
     for mod in _COMMAND_MODULES:
         importlib.import_module(mod)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    load_commands()
     try:
         cli.main(args=argv, prog_name="sendx")
     except KeyboardInterrupt:
