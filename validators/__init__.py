@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from validators.errors import InputError, SendxError
+from validators.errors import InputError, SendxError, TooLargeError
 from validators.report import Issue, Report, Severity
 from validators.rules import Context, Rule, all_rules, declare
 
@@ -70,10 +70,16 @@ def validate(
             raw = parsing.read_bytes(data, parsing.MAX_JSON_BYTES)
         doc = parsing.load_json(raw)
     except InputError as exc:
-        if path is not None and exc.where == path:
-            raise
-        return Report(kind, [_PARSE.issue(exc.where or "", exc.message, exc.hint)], path)
+        return _parse_failure(exc, kind, path)
     return _validate_json(doc, kind, ctx, path)
+
+
+def _parse_failure(exc: SendxError, kind: str | None, path: str | None) -> Report:
+    """A document that cannot be parsed is an invalid document; an unreadable file is an error."""
+    if path is not None and exc.where == path and not isinstance(exc, TooLargeError):
+        raise exc
+    where = "" if exc.where == path else exc.where or ""
+    return Report(kind, [_PARSE.issue(where, exc.message, exc.hint)], path)
 
 
 def _sniff_file(path: Path) -> str:
@@ -103,9 +109,7 @@ def _validate_xml(source: bytes | Path, kind: str | None, ctx: Context, path: st
     try:
         root = xml.root_tag(source)
     except SendxError as exc:
-        if path is not None and exc.where == path:
-            raise
-        return Report(kind, [_PARSE.issue(exc.where or "", exc.message, exc.hint)], path)
+        return _parse_failure(exc, kind, path)
     spec = kinds.get_kind(kind) if kind else kinds.detect_xml(root)
     if spec is None or spec.syntax != "xml":
         msg = f"XML documents with root element <{root}> are not a kind sendx knows"

@@ -8,6 +8,7 @@ its registered rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
 import schemas
@@ -40,10 +41,27 @@ _ID_RULES = {
 }
 
 
+def _lookup(doc: Any, pattern: str) -> Iterator[tuple[str, Any]]:
+    # Fast path for the common case of a plain pointer: no list building.
+    if "*" not in pattern:
+        node = doc
+        for part in _split(pattern):
+            if not isinstance(node, Mapping) or part not in node:
+                return iter(())
+            node = node[part]
+        return iter(((pattern, node),))
+    return pointer_values(doc, pattern)
+
+
+@cache
+def _split(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.strip("/").split("/"))
+
+
 def pointer_values(doc: Any, pattern: str) -> Iterator[tuple[str, Any]]:
     """Every (pointer, value) matching a pointer pattern where ``*`` matches any array index."""
     nodes: list[tuple[str, Any]] = [("", doc)]
-    for part in pattern.strip("/").split("/"):
+    for part in _split(pattern):
         nxt: list[tuple[str, Any]] = []
         for ptr, node in nodes:
             if part == "*" and isinstance(node, list):
@@ -58,7 +76,7 @@ def identifier_issues(doc: Any, fields: Mapping[str, str]) -> Iterator[Issue]:
     """Check each identifier field (pointer pattern → identifier rule id) that is present."""
     for pattern, rid in fields.items():
         check, what, _ = IDENTIFIER_RULES[rid]
-        for ptr, value in pointer_values(doc, pattern):
+        for ptr, value in _lookup(doc, pattern):
             if value is not None and not check(value):
                 yield _ID_RULES[rid].issue(ptr, f"{value!r} is not a valid {what}", _ID_HINTS.get(rid))
 

@@ -71,6 +71,8 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
+#: Rules with a function, per kind, in registration order: the hot path of ``run_rules``.
+_BY_KIND: dict[str, list[Rule]] = {}
 
 
 def register(r: Rule) -> Rule:
@@ -78,6 +80,8 @@ def register(r: Rule) -> Rule:
     if r.id in _REGISTRY:
         raise ValueError(f"duplicate rule id {r.id}")
     _REGISTRY[r.id] = r
+    if r.func is not None:
+        _BY_KIND.setdefault(r.kind, []).append(r)
     return r
 
 
@@ -107,9 +111,8 @@ def get_rule(rule_id: str) -> Rule:
 
 def run_rules(kind: str, doc: Any, ctx: Context) -> Iterator[Issue]:
     """Run every registered rule function for ``kind`` over one parsed document."""
-    for r in _REGISTRY.values():
-        if r.kind == kind and r.func is not None:
-            yield from r.run(doc, ctx)
+    for r in _BY_KIND.get(kind, ()):
+        yield from r.run(doc, ctx)
 
 
 def _load_all() -> None:

@@ -1,0 +1,90 @@
+"""Bad input never escapes as a traceback: it becomes a DOC-PARSE / DOC-KIND issue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import validators
+from validators import parsing
+from validators.errors import InputError
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"{not json", "not valid JSON"),
+        (b"\x00\x01\x02\xff\xfe", "not UTF-8"),
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"a": NaN}', "NaN is not allowed"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"<<not xml", "not well-formed XML"),
+    ],
+)
+def test_unparseable_documents_are_reported(data: bytes, words: str) -> None:
+    report = validators.validate(data)
+    assert not report.valid
+    assert report.rules() == {"DOC-PARSE"}
+    assert words in report.issues[0].message
+
+
+def test_unknown_kind() -> None:
+    report = validators.validate(b'{"hello": "world"}')
+    assert report.rules() == {"DOC-KIND"} and not report.valid
+    report = validators.validate(b'{"$schema": "https://example.org/other"}')
+    assert report.issues[0].location == "/$schema"
+    assert validators.validate(b"[1, 2]").rules() == {"DOC-KIND"}
+
+
+def test_unknown_xml_root() -> None:
+    report = validators.validate(b"<html><body/></html>")
+    assert report.rules() == {"DOC-KIND"}
+
+
+def test_too_large_file_is_an_invalid_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as fh:
+        fh.write(b'{"x": "')
+        fh.write(b"a" * (parsing.MAX_JSON_BYTES + 10))
+        fh.write(b'"}')
+    report = validators.validate(big)
+    assert report.rules() == {"DOC-PARSE"}
+    assert "more than the limit" in report.issues[0].message
+
+
+def test_missing_file_raises_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot read file"):
+        validators.validate(tmp_path / "missing.json")
+
+
+def test_unknown_kind_name_raises() -> None:
+    with pytest.raises(InputError, match="unknown kind"):
+        validators.validate(b"{}", kind="statement")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    report = validators.validate(data)
+    assert isinstance(report, validators.Report)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=20,
+    ),
+    st.sampled_from(["ehcp", "passport", "movement", "envelope"]),
+)
+def test_arbitrary_json_for_each_kind_never_raises(doc: object, kind: str) -> None:
+    if isinstance(doc, dict):
+        doc = {**doc, "$schema": f"https://schemas.sendx.org.uk/{kind}/v1"}
+    report = validators.validate(parsing.json.dumps(doc).encode(), kind=kind)
+    assert not report.valid

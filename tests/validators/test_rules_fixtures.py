@@ -1,0 +1,48 @@
+"""Every invalid fixture fires exactly its expected rules; every rule fires somewhere and passes
+on the bundled examples."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import schemas
+import validators
+from tests.conftest import DATA
+from validators.rules import Context, all_rules
+
+AS_OF = Context(as_of=dt.date(2026, 11, 24))
+EXPECTED: dict[str, list[str]] = json.loads((DATA / "expected-rules.json").read_text())
+JSON_KINDS = ("ehcp", "passport", "movement", "envelope")
+
+
+@pytest.mark.parametrize("fixture", sorted(EXPECTED))
+def test_fixture_fires_exactly_its_rules(fixture: str) -> None:
+    report = validators.validate(DATA / fixture, context=AS_OF)
+    assert report.rules() == set(EXPECTED[fixture]), [i.to_dict() for i in report.issues]
+
+
+@pytest.mark.parametrize("example", [p for k in JSON_KINDS for p in schemas.examples(k)], ids=str)
+def test_bundled_examples_are_clean(example) -> None:
+    report = validators.validate(example, context=AS_OF)
+    assert report.valid
+    assert report.issues == [], [i.to_dict() for i in report.issues]
+
+
+def test_every_json_rule_has_a_firing_fixture() -> None:
+    fired = {r for rules in EXPECTED.values() for r in rules}
+    ours = {r.id for r in all_rules() if r.kind in JSON_KINDS}
+    assert ours <= fired, f"rules with no fixture that fires them: {sorted(ours - fired)}"
+
+
+def test_identifier_rules_fire_from_fixtures() -> None:
+    fired = {r for rules in EXPECTED.values() for r in rules}
+    ids = {r.id for r in all_rules() if r.id.startswith("ID-")}
+    assert ids <= fired, sorted(ids - fired)
+
+
+def test_every_rule_has_source_and_summary() -> None:
+    for r in all_rules():
+        assert r.source and r.summary and r.id == r.id.upper()
