@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from validators.dates import add_months, age_on, end_of_age_25_year, parse_date
@@ -115,9 +115,10 @@ def _sections(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return doc["sections"]
 
 
-def _items(doc: Mapping[str, Any], section: str, key: str) -> list[Mapping[str, Any]]:
-    sec = _sections(doc).get(section)
-    return list(sec.get(key, [])) if isinstance(sec, Mapping) else []
+def _items(doc: Mapping[str, Any], section: str, key: str) -> Sequence[Mapping[str, Any]]:
+    # Rules run only on schema-valid plans, so a present section is an object.
+    sec = doc["sections"].get(section)
+    return sec.get(key, ()) if sec else ()
 
 
 def _need_ids(doc: Mapping[str, Any], section: str) -> set[str]:
