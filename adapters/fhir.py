@@ -197,7 +197,9 @@ def advice_to_ehcp_sections(bundle: Mapping[str, Any], *, context: Context | Non
     urls = {i: url for i, url, _ in idx.entries}
     sections = _sections_by_code(idx)
 
+    # Ids are unique within a section; C and G have their own namespaces (as in a plan).
     taken: set[str] = set()
+    taken_g: set[str] = set()
     needs: list[dict[str, Any]] = []
     need_of: dict[int, str] = {}
 
@@ -248,7 +250,7 @@ def advice_to_ehcp_sections(bundle: Mapping[str, Any], *, context: Context | Non
         if missing:
             raise InputError(f"a provision item cannot be converted: no {', '.join(missing)}", where=where)
         fallback = f"g{len(provision) + 1}"
-        pid = _item_id({} if path else item, fallback, taken)
+        pid = _item_id({} if path else item, fallback, taken_g)
         out: dict[str, Any] = {"id": pid, "needs": list(dict.fromkeys(need_ids)), **fields}
         extras = _dicts(item.get("extension"))
         if group := next((x.get("valueString") for x in extras if x.get("url") == GROUP_SIZE_EXT), None):
