@@ -28,6 +28,7 @@ from validators.rules import Context
 
 def _time(fn: Callable[[], object], repeat: int) -> float:
     """Median seconds per call."""
+    fn()  # warm-up: first calls build pydantic validators and caches
     samples = []
     for _ in range(repeat):
         t = time.perf_counter()
