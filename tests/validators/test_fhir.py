@@ -396,3 +396,15 @@ def test_validate_resource_flags_structure_and_future_dates():
     assert rep.rules() == {"FHIR-STRUCTURE", "FHIR-DATE-FUTURE"}
     assert fhir.validate_resource({"resourceType": "Nope"}).rules() == {"FHIR-STRUCTURE"}
     assert fhir.validate_resource([]).rules() == {"FHIR-STRUCTURE"}  # type: ignore[arg-type]
+
+
+# --- through the CLI ------------------------------------------------------------------
+
+
+def test_cli_validates_the_example_and_renders_operation_outcome(run_cli, data_dir):
+    ok = run_cli("validate", EXAMPLE, "--as-of", "2026-06-01")
+    assert ok.exit_code == 0, ok.output
+    bad = run_cli("validate", data_dir / "fhir" / "structure-errors.json", "--format", "fhir")
+    assert bad.exit_code == 1
+    oo = OperationOutcome.model_validate_json(bad.output)
+    assert {i.code for i in oo.issue} == {"structure"}
