@@ -407,4 +407,4 @@ def test_cli_validates_the_example_and_renders_operation_outcome(run_cli, data_d
     bad = run_cli("validate", data_dir / "fhir" / "structure-errors.json", "--format", "fhir")
     assert bad.exit_code == 1
     oo = OperationOutcome.model_validate_json(bad.output)
-    assert {i.code for i in oo.issue} == {"structure"}
+    assert "structure" in {i.code for i in oo.issue}
