@@ -100,7 +100,7 @@ def to_sarif(reports: Sequence[Report]) -> str:
 
 
 def _issue_code(rule: str) -> str:
-    if rule.endswith("-SCHEMA") or rule == "DOC-PARSE":
+    if rule.endswith("-SCHEMA") or rule in ("DOC-PARSE", "FHIR-STRUCTURE"):
         return "structure"
     if rule.startswith("ID-"):
         return "value"
