@@ -110,7 +110,7 @@ class Verifier:
     @classmethod
     def from_text(cls, text: str) -> Verifier:
         """Parse ``<name>+<hex key id>+<base64(0x01 || key)>``; the key id must match."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise InputError("verifier key must look like name+keyid+base64key", where="verifier key")
         name, hex_id, b64 = parts
@@ -153,7 +153,7 @@ class Signer:
     @classmethod
     def from_text(cls, text: str) -> Signer:
         """Parse ``PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || seed)>``."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise InputError("signer key must look like PRIVATE+KEY+name+keyid+base64seed", where="signer key")
         name, hex_id, b64 = parts[2:]
