@@ -15,8 +15,8 @@ under ``(level, index)`` — the perfect subtree of ``2**level`` leaves starting
 (amortised two writes). Any tree size's root, and any inclusion or consistency proof, is then
 assembled from O(log n) stored perfect-subtree hashes: for a size that is not a power of two the
 ragged right edge is folded from the perfect subtrees that tile it (the binary digits of the
-size), so no proof ever reads more than O(log² n) — in practice O(log n) — nodes and never
-touches the leaves themselves.
+size), so a root or proof reads at most about 2·log2(n) stored nodes, in one batched
+``get_many``, and never touches the leaves themselves.
 """
 
 from __future__ import annotations
