@@ -101,5 +101,5 @@ class Report:
 def _sort_key(issue: Issue) -> tuple[int, str, str]:
     # Structural (schema) problems first within a severity: rule findings on a broken
     # structure are often consequences of it.
-    structural = 0 if issue.rule.endswith("-SCHEMA") or issue.rule.endswith("-PARSE") else 1
+    structural = 0 if issue.rule.endswith(("-SCHEMA", "-PARSE", "-STRUCTURE")) else 1
     return (issue.severity.rank, f"{structural}", issue.location)
