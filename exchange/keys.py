@@ -80,7 +80,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Strict unpadded base64url: any other character, or padding, is a ``ValueError``."""
-    if not isinstance(text, str) or "+" in text or "/" in text or len(text) % 4 == 1:
+    if not isinstance(text, str) or "+" in text or "/" in text or "=" in text or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
     try:
         return binascii.a2b_base64(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4), strict_mode=True)
