@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import sys
 from typing import Any
 
@@ -17,12 +18,6 @@ import click
 from validators.errors import SendxError
 
 __all__ = ["cli", "main"]
-
-# Subcommand modules; each defines click commands and registers them on ``cli``.
-_COMMAND_MODULES = (
-    "exchange.cli.validate",
-    "exchange.cli.demo",
-)
 
 
 class _Group(click.Group):
@@ -53,8 +48,10 @@ def cli() -> None:
 
 def load_commands() -> click.Group:
     """Import every subcommand module (registering its commands) and return the group."""
-    for mod in _COMMAND_MODULES:
-        importlib.import_module(mod)
+    # Every module in this package defines subcommands on ``cli``: adding a command is adding
+    # a module, with no central list to keep in step.
+    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{mod}")
     return cli
 
 
