@@ -71,6 +71,22 @@ def ctf_schema() -> etree.XMLSchema:
 # --------------------------------------------------------------------------- rule tables
 
 
+@cache
+def _codes(name: str) -> frozenset[str]:
+    return schemas.codelist_codes(name)
+
+
+@cache
+def _labels(name: str) -> dict[str, str]:
+    return {c["code"]: c["label"] for c in schemas.codelist(name)["codes"]}
+
+
+@cache
+def _shared_rule(rule_id: str) -> Rule:
+    """A rule declared elsewhere (ID-UPN, DOC-PARSE...), looked up once, not per pupil."""
+    return get_rule(rule_id)
+
+
 @dataclass(slots=True)
 class HeaderFacts:
     """What pupil rules need to know from the Header (kept after the Header is freed)."""
@@ -92,9 +108,11 @@ class PupilView:
     index: int
     header: HeaderFacts
     base: str = field(init=False)
+    sen: Any = field(init=False)  # the SENhistory element, or None: most pupils have none
 
     def __post_init__(self) -> None:
         self.base = f"{PUPIL_BASE}[{self.index}]"
+        self.sen = self.elem.find("SENhistory")
 
     def where(self, node: Any) -> str:
         """XPath of a node inside this pupil (positions only where a name repeats)."""
@@ -258,7 +276,7 @@ def _sex_node(p: PupilView) -> Any:
 @_pupil_rule("CTF-SEX", severity="error", summary="Sex (Gender in CTF 24) is a code from the ctf-sex list (M/F)")
 def _sex(p: PupilView, ctx: Context) -> Iterator[Finding]:
     node = _sex_node(p)
-    if node is not None and (node.text or "").strip() not in schemas.codelist_codes("ctf-sex"):
+    if node is not None and (node.text or "").strip() not in _codes("ctf-sex"):
         yield Finding(p.where(node), f"{node.tag} {node.text!r} is not a CTF code", "use M or F")
 
 
@@ -295,7 +313,7 @@ def current_sen(pupil: Any) -> Any | None:
 
 
 def _needs(p: PupilView) -> list[Any]:
-    return list(p.elem.iterfind("SENhistory/SENneeds/SENneed"))
+    return [] if p.sen is None else list(p.sen.iterfind("SENneeds/SENneed"))
 
 
 @_pupil_rule(
@@ -305,9 +323,10 @@ def _needs(p: PupilView) -> list[Any]:
     source=_SRC_SEN,
 )
 def _sen_provision(p: PupilView, ctx: Context) -> Iterator[Finding]:
-    valid = schemas.codelist_codes("sen-provision")
-    retired = {c["code"]: c["label"] for c in schemas.codelist("sen-provision-retired")["codes"]}
-    for node in p.elem.iterfind("SENhistory/SEN/SENprovision"):
+    if p.sen is None:
+        return
+    valid, retired = _codes("sen-provision"), _labels("sen-provision-retired")
+    for node in p.sen.iterfind("SEN/SENprovision"):
         code = (node.text or "").strip()
         if code in retired:
             yield Finding(p.where(node), f"SEN provision {code!r} is a retired code: {retired[code]}", "use E, K or N")
@@ -323,7 +342,9 @@ def _sen_provision(p: PupilView, ctx: Context) -> Iterator[Finding]:
 )
 def _sen_dates(p: PupilView, ctx: Context) -> Iterator[Finding]:
     dob = parse_date(p.text("DOB"))
-    for node in p.elem.iterfind("SENhistory/SEN/StartDate"):
+    if p.sen is None:
+        return
+    for node in p.sen.iterfind("SEN/StartDate"):
         start = parse_date((node.text or "").strip())
         if start is None:
             continue
@@ -340,14 +361,14 @@ def _sen_dates(p: PupilView, ctx: Context) -> Iterator[Finding]:
     source=_SRC_SEN,
 )
 def _sen_need(p: PupilView, ctx: Context) -> Iterator[Finding]:
-    known = schemas.codelist_codes("need-types") | schemas.codelist_codes("sen-need-types-unconfirmed")
+    known = _codes("need-types") | _codes("sen-need-types-unconfirmed")
     for need in _needs(p):
         node = need.find("SENtype")
         if node is not None and (node.text or "").strip() not in known:
             yield Finding(
                 p.where(node),
                 f"SEN need type {node.text!r} is not a DfE code",
-                "use one of " + ", ".join(sorted(schemas.codelist_codes("need-types"))),
+                "use one of " + ", ".join(sorted(_codes("need-types"))),
             )
 
 
@@ -358,7 +379,7 @@ def _sen_need(p: PupilView, ctx: Context) -> Iterator[Finding]:
     source="SEN2 2025 data dictionary; CTF acceptance unconfirmed",
 )
 def _sen_need_new(p: PupilView, ctx: Context) -> Iterator[Finding]:
-    new = {c["code"]: c["label"] for c in schemas.codelist("sen-need-types-unconfirmed")["codes"]}
+    new = _labels("sen-need-types-unconfirmed")
     for need in _needs(p):
         node = need.find("SENtype")
         code = (node.text or "").strip() if node is not None else ""
@@ -400,6 +421,8 @@ def _sen_rank(p: PupilView, ctx: Context) -> Iterator[Finding]:
     source=_SRC_SEN,
 )
 def _sen_nsa(p: PupilView, ctx: Context) -> Iterator[Finding]:
+    if p.sen is None:
+        return
     sen = current_sen(p.elem)
     provision = (sen.findtext("SENprovision") or "").strip() if sen is not None else None
     for need in _needs(p):
@@ -419,6 +442,8 @@ def _sen_nsa(p: PupilView, ctx: Context) -> Iterator[Finding]:
     source=_SRC_SEN,
 )
 def _sen_consistent(p: PupilView, ctx: Context) -> Iterator[Finding]:
+    if p.sen is None:
+        return
     sen = current_sen(p.elem)
     needs = _needs(p)
     if sen is None:
@@ -467,7 +492,7 @@ def _schema_issues(elem: Any, base: str, strip: str) -> Iterator[Issue]:
 
 def _pupil_issues(view: PupilView, ctx: Context, upns: dict[str, int]) -> Iterator[Issue]:
     yield from _schema_issues(view.elem, view.base, "/Pupil")
-    upn_rule, uln_rule = get_rule("ID-UPN"), get_rule("ID-ULN")
+    upn_rule, uln_rule = _shared_rule("ID-UPN"), _shared_rule("ID-ULN")
     upn = view.text("UPN")
     if upn:
         if not ids.is_valid_upn(upn):
@@ -493,7 +518,7 @@ def _pupil_issues(view: PupilView, ctx: Context, upns: dict[str, int]) -> Iterat
         )
     for node in view.elem.iterfind("Address//Postcode"):
         if node.text and not ids.is_valid_postcode(node.text.strip()):
-            yield get_rule("ID-POSTCODE").issue(view.where(node), f"{node.text!r} is not a valid postcode")
+            yield _shared_rule("ID-POSTCODE").issue(view.where(node), f"{node.text!r} is not a valid postcode")
     for r, func in _PUPIL_RULES:
         for f in func(view, ctx):
             yield r.issue(f.location, f.message, f.hint)
@@ -538,63 +563,83 @@ def iter_ctf_issues(source: bytes | Path, ctx: Context, progress: Progress | Non
     Raises ``TooLargeError`` for input over the size limit; XML that is malformed or
     carries a DOCTYPE (entity and DTD attacks) becomes one ``DOC-PARSE`` issue.
     """
+    try:
+        root_name = safe_xml.root_tag(source)
+    except TooLargeError:
+        raise
+    except InputError as exc:
+        yield _shared_rule("DOC-PARSE").issue(exc.where or "/", exc.message, exc.hint)
+        return
+    if root_name != "CTfile":
+        yield SCHEMA_RULE.issue(f"/{root_name}", f"the root element is <{root_name}>, expected <CTfile>")
+        return
     expected = _count_pupils(source) if progress is not None else None
     facts = HeaderFacts()
     upns: dict[str, int] = {}
     pupils = 0
-    depth = 0
-    top: list[str] = []
+    root = None
     try:
-        for event, elem in safe_xml.iterparse(source, events=("start", "end")):
-            if event == "start":
-                depth += 1
-                if depth == 1 and elem.tag != "CTfile":
-                    yield SCHEMA_RULE.issue(f"/{elem.tag}", f"the root element is <{elem.tag}>, expected <CTfile>")
-                    return
-                if depth == 2:
-                    top.append(str(elem.tag))
+        # Only Header and Pupil ends reach Python: lxml builds each subtree in C, and the
+        # per-element event traffic of a 10,000-pupil file never crosses into Python.
+        for _, elem in safe_xml.iterparse(source, events=("end",), tag=("Header", "Pupil")):
+            parent = elem.getparent()
+            if parent is None:
                 continue
-            depth -= 1
-            if depth == 1:
-                if elem.tag == "Header":
-                    yield from _schema_issues(elem, "/CTfile/Header", "/Header")
-                    facts = _header_facts(elem)
-                    for r, func in _HEADER_RULES:
-                        for f in func(elem, facts, ctx):
-                            yield r.issue(f.location, f.message, f.hint)
-                elif elem.tag != "CTFpupilData":
-                    yield SCHEMA_RULE.issue(f"/CTfile/{elem.tag}", f"unexpected element <{elem.tag}> in <CTfile>")
-                elem.clear()
-            elif depth == 2 and elem.getparent().tag == "CTFpupilData":
-                if elem.tag == "Pupil":
-                    pupils += 1
-                    yield from _pupil_issues(PupilView(elem, pupils, facts), ctx, upns)
-                    if progress is not None:
-                        progress(pupils, expected)
-                else:
-                    yield SCHEMA_RULE.issue(
-                        f"/CTfile/CTFpupilData/{elem.tag}", f"unexpected element <{elem.tag}> in <CTFpupilData>"
-                    )
+            root = parent if root is None and parent.getparent() is None else root
+            if elem.tag == "Header" and parent is root:
+                yield from _schema_issues(elem, "/CTfile/Header", "/Header")
+                facts = _header_facts(elem)
+                for r, func in _HEADER_RULES:
+                    for f in func(elem, facts, ctx):
+                        yield r.issue(f.location, f.message, f.hint)
+                elem.clear(keep_tail=True)
+            elif elem.tag == "Pupil" and parent.tag == "CTFpupilData" and parent.getparent() is not None:
+                root = parent.getparent()
+                pupils += 1
+                yield from _pupil_issues(PupilView(elem, pupils, facts), ctx, upns)
+                if progress is not None:
+                    progress(pupils, expected)
                 # Free the pupil and everything before it: this is what bounds memory.
-                elem.clear()
-                parent = elem.getparent()
-                while elem.getprevious() is not None:
+                elem.clear(keep_tail=True)
+                while (prev := elem.getprevious()) is not None:
+                    if prev.tag != "Pupil" and isinstance(prev.tag, str):
+                        yield SCHEMA_RULE.issue(
+                            f"/CTfile/CTFpupilData/{prev.tag}", f"unexpected element <{prev.tag}> in <CTFpupilData>"
+                        )
                     del parent[0]
     except TooLargeError:
         raise
     except InputError as exc:
-        yield get_rule("DOC-PARSE").issue(exc.where or "/", exc.message, exc.hint)
+        yield _shared_rule("DOC-PARSE").issue(exc.where or "/", exc.message, exc.hint)
         return
-    if top[:1] != ["Header"]:
-        yield SCHEMA_RULE.issue("/CTfile", "the first element in <CTfile> must be <Header>")
-    if top.count("Header") > 1 or top.count("CTFpupilData") > 1:
-        yield SCHEMA_RULE.issue("/CTfile", "<CTfile> holds one <Header> and one <CTFpupilData>")
+    yield from _root_issues(root)
     if facts.lost_code and pupils != 1:
         yield _LOST_ONE.issue(
             "/CTfile/CTFpupilData",
             f"a CTF to the lost-pupil pool ({facts.lost_code}) must hold exactly one pupil, this one holds {pupils}",
             "send one CTF per pupil whose destination is unknown",
         )
+
+
+def _root_issues(root: Any) -> Iterator[Issue]:
+    """Check what is left of the root once pupils are freed: Header then CTFpupilData."""
+    if root is None:
+        yield SCHEMA_RULE.issue("/CTfile", "<CTfile> has no <Header>", "a CTF starts with a <Header>")
+        return
+    top = [c.tag for c in root if isinstance(c.tag, str)]
+    if top[:1] != ["Header"]:
+        yield SCHEMA_RULE.issue("/CTfile", "the first element in <CTfile> must be <Header>")
+    for tag in top:
+        if tag not in ("Header", "CTFpupilData"):
+            yield SCHEMA_RULE.issue(f"/CTfile/{tag}", f"unexpected element <{tag}> in <CTfile>")
+    if top.count("Header") > 1 or top.count("CTFpupilData") > 1:
+        yield SCHEMA_RULE.issue("/CTfile", "<CTfile> holds one <Header> and one <CTFpupilData>")
+    data = root.find("CTFpupilData")
+    for child in data if data is not None else ():
+        if isinstance(child.tag, str) and child.tag != "Pupil":
+            yield SCHEMA_RULE.issue(
+                f"/CTfile/CTFpupilData/{child.tag}", f"unexpected element <{child.tag}> in <CTFpupilData>"
+            )
 
 
 def validate_ctf(source: bytes | Path, ctx: Context | None = None, progress: Progress | None = None) -> Report:
