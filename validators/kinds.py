@@ -44,6 +44,7 @@ _KIND_MODULES = (
     "validators.movement",
     "validators.envelope",
     "validators.fhir",
+    "validators.ctf",
 )
 
 

@@ -62,7 +62,7 @@ def _refuse_doctype(tree_docinfo: Any) -> None:
 
 
 def iterparse(
-    source: bytes | Path, events: tuple[str, ...] = ("end",), tag: str | None = None
+    source: bytes | Path, events: tuple[str, ...] = ("end",), tag: str | tuple[str, ...] | None = None
 ) -> Iterator[tuple[str, Any]]:
     """Stream (event, element) pairs safely; raises ``InputError`` for attack or broken XML."""
     fh = _open(source)

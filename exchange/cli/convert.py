@@ -1,0 +1,82 @@
+"""``sendx convert IN --to KIND [-o OUT]``: one dispatch table, (source kind, target) → adapter.
+
+Other adapters (FHIR, passport, reports) add rows to ``CONVERTERS``; the command itself
+only recognises the input's kind, looks the pair up and writes the result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from adapters import ctf as ctf_adapter
+from exchange.cli import cli
+from validators import parsing
+from validators import xml as safe_xml
+from validators.errors import InputError
+
+
+def _json_out(obj: object) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _ctf_to_pupil_json(path: Path) -> bytes:
+    return _json_out(ctf_adapter.ctf_to_pupils(path))
+
+
+def _ctf_to_movements(path: Path) -> bytes:
+    return _json_out(ctf_adapter.ctf_to_movements(path))
+
+
+def _pupil_json_to_ctf(path: Path) -> bytes:
+    return ctf_adapter.pupils_to_ctf(parsing.load_json(parsing.read_bytes(path, parsing.MAX_JSON_BYTES)))
+
+
+#: (source kind, target) → adapter taking the input path and returning the output bytes.
+CONVERTERS: dict[tuple[str, str], Callable[[Path], bytes]] = {
+    ("ctf", "pupil-json"): _ctf_to_pupil_json,
+    ("ctf", "movements"): _ctf_to_movements,
+    ("pupil-json", "ctf"): _pupil_json_to_ctf,
+}
+
+
+def source_kind(path: Path) -> str:
+    """The kind of an input file, as the first element of a ``CONVERTERS`` key."""
+    with path.open("rb") as fh:
+        fmt = parsing.sniff_format(fh.read(512))
+    if fmt == "xml":
+        root = safe_xml.root_tag(path)
+        return "ctf" if root == "CTfile" else f"xml:{root}"
+    if fmt == "json":
+        doc = parsing.load_json(parsing.read_bytes(path, parsing.MAX_JSON_BYTES))
+        if isinstance(doc, dict) and doc.get("$schema") == ctf_adapter.PUPILS_SCHEMA_ID:
+            return "pupil-json"
+        if isinstance(doc, dict) and "$schema" in doc:
+            return str(doc["$schema"])
+        return "json"
+    return fmt
+
+
+@cli.command("convert")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "target", required=True, type=click.Choice(sorted({t for _, t in CONVERTERS})))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def convert_cmd(source: Path, target: str, output: Path | None) -> None:
+    """Convert a document to another format (CTF ⇄ pupil JSON, CTF → movement events)."""
+    kind = source_kind(source)
+    convert = CONVERTERS.get((kind, target))
+    if convert is None:
+        froms = sorted(k for k, t in CONVERTERS if t == target)
+        raise InputError(
+            f"cannot convert {kind} to {target}", where=str(source), hint=f"--to {target} reads: {', '.join(froms)}"
+        )
+    data = convert(source)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
