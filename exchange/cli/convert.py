@@ -6,6 +6,7 @@ only recognises the input's kind, looks the pair up and writes the result.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -14,8 +15,10 @@ from pathlib import Path
 import click
 
 from adapters import ctf as ctf_adapter
+from adapters import fhir as fhir_adapter
+from adapters.passport import draft_passport
 from exchange.cli import cli
-from validators import parsing
+from validators import kinds, parsing
 from validators import xml as safe_xml
 from validators.errors import InputError
 
@@ -36,11 +39,33 @@ def _pupil_json_to_ctf(path: Path) -> bytes:
     return ctf_adapter.pupils_to_ctf(parsing.load_json(parsing.read_bytes(path, parsing.MAX_JSON_BYTES)))
 
 
+def _load(path: Path) -> object:
+    return parsing.load_json(parsing.read_bytes(path, parsing.MAX_JSON_BYTES))
+
+
+def _advice_to_sections(path: Path) -> bytes:
+    return _json_out(fhir_adapter.advice_to_ehcp_sections(_load(path)))
+
+
+def _ehcp_to_fhir(path: Path) -> bytes:
+    return _json_out(fhir_adapter.ehcp_to_bundle(_load(path)))
+
+
+def _ehcp_to_passport(path: Path) -> bytes:
+    plan = _load(path)
+    la = plan["la"]
+    issuer = {"type": "la", "id": la["code"], "name": la.get("name", f"Local authority {la['code']}")}
+    return _json_out(draft_passport(plan, issuer=issuer, issued=dt.date.today()))
+
+
 #: (source kind, target) → adapter taking the input path and returning the output bytes.
 CONVERTERS: dict[tuple[str, str], Callable[[Path], bytes]] = {
     ("ctf", "pupil-json"): _ctf_to_pupil_json,
     ("ctf", "movements"): _ctf_to_movements,
     ("pupil-json", "ctf"): _pupil_json_to_ctf,
+    ("health-advice", "ehcp-sections"): _advice_to_sections,
+    ("ehcp", "fhir"): _ehcp_to_fhir,
+    ("ehcp", "passport"): _ehcp_to_passport,
 }
 
 
@@ -52,12 +77,11 @@ def source_kind(path: Path) -> str:
         root = safe_xml.root_tag(path)
         return "ctf" if root == "CTfile" else f"xml:{root}"
     if fmt == "json":
-        doc = parsing.load_json(parsing.read_bytes(path, parsing.MAX_JSON_BYTES))
+        doc = _load(path)
         if isinstance(doc, dict) and doc.get("$schema") == ctf_adapter.PUPILS_SCHEMA_ID:
             return "pupil-json"
-        if isinstance(doc, dict) and "$schema" in doc:
-            return str(doc["$schema"])
-        return "json"
+        spec = kinds.detect_json(doc)
+        return spec.name if spec else "json"
     return fmt
 
 
@@ -66,7 +90,11 @@ def source_kind(path: Path) -> str:
 @click.option("--to", "target", required=True, type=click.Choice(sorted({t for _, t in CONVERTERS})))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
 def convert_cmd(source: Path, target: str, output: Path | None) -> None:
-    """Convert a document to another format (CTF ⇄ pupil JSON, CTF → movement events)."""
+    """Convert a document to another format.
+
+    CTF ⇄ pupil JSON, CTF → movement events, FHIR health advice → EHCP sections C and G,
+    EHCP → FHIR document Bundle, EHCP → adjustment passport draft (consent still to record).
+    """
     kind = source_kind(source)
     convert = CONVERTERS.get((kind, target))
     if convert is None:
