@@ -653,7 +653,7 @@ register_kind(
         name=KIND,
         syntax="xml",
         detect=lambda tag: tag == "CTfile",
-        validate=lambda source, ctx: iter_ctf_issues(source, ctx),
+        validate=lambda source, ctx: iter_ctf_issues(source, ctx, ctx.progress),
         description="DfE Common Transfer File (CTF 25; CTF 24 read), validated streaming",
     )
 )

@@ -32,10 +32,12 @@ class Context:
     """Facts a rule may need that are not in the document itself.
 
     ``as_of`` is the date "today" means for timescale rules; tests and the CLI's
-    ``--as-of`` pin it so results are reproducible.
+    ``--as-of`` pin it so results are reproducible.  ``progress``, when given, is called as
+    ``progress(items_done, items_expected_or_None)`` by validators that stream large files.
     """
 
     as_of: _dt.date = field(default_factory=_dt.date.today)
+    progress: Callable[[int, int | None], None] | None = field(default=None, compare=False)
 
 
 RuleFunc = Callable[[Any, Context], Iterable[Finding]]

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -20,6 +21,8 @@ from validators.rules import Context, all_rules
 _DOC_SUFFIXES = {".json", ".xml"}
 #: Show a progress bar on stderr above this many files.
 _PROGRESS_THRESHOLD = 5
+#: ... or over the records of a single file this large.
+_BIG_FILE_BYTES = 2 * 1024 * 1024
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
@@ -40,6 +43,16 @@ def _iter_reports(files: list[Path], kind: str | None, ctx: Context) -> Iterator
         with click.progressbar(files, label="validating", file=sys.stderr, show_pos=True) as bar:
             for f in bar:
                 yield validators.validate(f, kind, context=ctx)
+    elif len(files) == 1 and sys.stderr.isatty() and files[0].stat().st_size > _BIG_FILE_BYTES:
+        # One big file (a CTF of thousands of pupils): a bar over the records inside it.
+        with click.progressbar(length=0, label="validating records", file=sys.stderr, show_pos=True) as bar:
+
+            def advance(done: int, expected: int | None) -> None:
+                if expected and bar.length != expected:
+                    bar.length = expected
+                bar.update(done - bar.pos)
+
+            yield validators.validate(files[0], kind, context=replace(ctx, progress=advance))
     else:
         for f in files:
             yield validators.validate(f, kind, context=ctx)
