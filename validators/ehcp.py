@@ -418,12 +418,13 @@ def _plan_date(doc: Mapping[str, Any], ctx: Context) -> dt.date:
 def _outcomes_smart(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     request = parse_date(doc["timeline"]["requestDate"])
     dob = parse_date(doc["child"]["dateOfBirth"])
+    plan_end = end_of_age_25_year(dob) if dob else None
     for n, o in enumerate(_items(doc, "E", "outcomes")):
         base = f"/sections/E/outcomes/{n}"
         by = parse_date(o["by"])
         if by and request and by <= request:
             yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, before the plan was requested")
-        if by and dob and by > end_of_age_25_year(dob):
+        if by and plan_end and by > plan_end:
             yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, after the plan must end (age 25)")
         if not _NUMBERISH_RE.search(f"{o['description']}\n{o['measure']}".lower()):
             yield Finding(
