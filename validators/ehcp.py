@@ -16,7 +16,7 @@ from typing import Any
 
 from validators.dates import add_months, age_on, end_of_age_25_year, parse_date
 from validators.jsonkind import register_json_kind
-from validators.rules import Context, Finding, rule
+from validators.rules import Context, Finding, memo, rule
 
 KIND = "ehcp"
 SECTIONS = ("A", "B", "C", "D", "E", "F", "G", "H1", "H2", "I", "J", "K")
@@ -70,6 +70,27 @@ VAGUE_PHRASES = (
     "should have",
     "might",
 )
+# Every vague phrase contains one of these, so text holding none of them has no vague wording;
+# one substring scan per key instead of per phrase.
+_VAGUE_KEYS = (
+    "access to",
+    "opportunit",
+    "as required",
+    "needed",
+    "appropriate",
+    "necessary",
+    "as and when",
+    "regular",
+    "up to",
+    "benefit",
+    "ongoing",
+    "periodic",
+    "occasional",
+    "time to time",
+    "should have",
+    "might",
+)
+assert all(any(k in p for k in _VAGUE_KEYS) for p in VAGUE_PHRASES), "a vague phrase has no key"
 # Patterns run on lower-cased text: case-insensitive matching in ``re`` is several times slower.
 # The lookahead on first letters lets the engine skip most positions without trying every phrase.
 _VAGUE_RE = re.compile(
@@ -125,6 +146,47 @@ def _need_ids(doc: Mapping[str, Any], section: str) -> set[str]:
     return {n["id"] for n in _items(doc, section, "needs")}
 
 
+_ID_LISTS = (
+    ("B", "needs"),
+    ("C", "needs"),
+    ("D", "needs"),
+    ("E", "outcomes"),
+    ("F", "provision"),
+    ("G", "provision"),
+    ("H1", "provision"),
+    ("H2", "provision"),
+)
+_PROVISION_SECTIONS = ("F", "G", "H1", "H2")
+_PROVISION_TEXT = ("description", "frequency", "duration", "deliveredBy")
+
+
+class _Facts:
+    """What several rules derive from one plan, worked out once per document (see ``memo``)."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        items = {(s, k): _items(doc, s, k) for s, k in _ID_LISTS}
+        #: Every need, outcome and provision id in document order (duplicates kept).
+        self.ids = [i["id"] for v in items.values() for i in v]
+        self.need_ids = {s: {n["id"] for n in items[s, "needs"]} for s in ("B", "C", "D")}
+        self.outcome_ids = {o["id"] for o in items["E", "outcomes"]}
+        #: Per provision section: every need and every outcome its provision points at.
+        self.need_refs = {s: {r for p in items[s, "provision"] for r in p["needs"]} for s in _PROVISION_SECTIONS}
+        self.outcome_refs = {
+            s: {r for p in items[s, "provision"] for r in p.get("outcomes", ())} for s in _PROVISION_SECTIONS
+        }
+        #: Per provision section: each provision's text fields, lower-cased.
+        self.lowered = {
+            s: [[p[f].lower() for f in _PROVISION_TEXT] for p in items[s, "provision"]] for s in _PROVISION_SECTIONS
+        }
+        text = "\n".join(f for s in _PROVISION_SECTIONS for p in self.lowered[s] for f in p)
+        #: False only when no provision text can contain vague wording (a cheap, exact pre-check).
+        self.maybe_vague = any(key in text for key in _VAGUE_KEYS)
+
+
+def _facts(doc: Mapping[str, Any], ctx: Context) -> _Facts:
+    return memo(doc, ctx, _Facts)
+
+
 @rule(
     "EHCP-SECTIONS",
     severity="error",
@@ -150,17 +212,11 @@ def _sections_present(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]
     summary="Need, outcome and provision ids are unique within the plan",
 )
 def _unique_ids(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
+    ids = _facts(doc, ctx).ids
+    if len(set(ids)) == len(ids):
+        return
     seen: dict[str, str] = {}
-    for section, key in (
-        ("B", "needs"),
-        ("C", "needs"),
-        ("D", "needs"),
-        ("E", "outcomes"),
-        ("F", "provision"),
-        ("G", "provision"),
-        ("H1", "provision"),
-        ("H2", "provision"),
-    ):
+    for section, key in _ID_LISTS:
         for n, item in enumerate(_items(doc, section, key)):
             where = f"/sections/{section}/{key}/{n}/id"
             if item["id"] in seen:
@@ -171,7 +227,10 @@ def _unique_ids(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 
 def _coverage_rule(need_section: str, provision_sections: tuple[str, ...]) -> Any:
     def check(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-        met = {ref for s in provision_sections for p in _items(doc, s, "provision") for ref in p["needs"]}
+        facts = _facts(doc, ctx)
+        met = set().union(*(facts.need_refs[s] for s in provision_sections))
+        if facts.need_ids[need_section] <= met:
+            return
         for n, need in enumerate(_items(doc, need_section, "needs")):
             if need["id"] not in met:
                 where = " or ".join(provision_sections)
@@ -218,9 +277,12 @@ _PROVISION_TARGETS = {"F": "B", "G": "C", "H1": "D", "H2": "D"}
     summary="Provision points at needs of its own area (F→B, G→C, H→D) and at outcomes in E that exist",
 )
 def _links(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    outcomes = {o["id"] for o in _items(doc, "E", "outcomes")}
+    facts = _facts(doc, ctx)
+    outcomes = facts.outcome_ids
     for section, target in _PROVISION_TARGETS.items():
-        needs = _need_ids(doc, target)
+        needs = facts.need_ids[target]
+        if facts.need_refs[section] <= needs and facts.outcome_refs[section] <= outcomes:
+            continue
         for n, p in enumerate(_items(doc, section, "provision")):
             for k, ref in enumerate(p["needs"]):
                 if ref not in needs:
@@ -239,21 +301,23 @@ def _links(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 
 def _quantified_rule(section: str) -> Any:
     def check(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
+        lowered = _facts(doc, ctx).lowered[section]
         for n, p in enumerate(_items(doc, section, "provision")):
+            _, frequency, duration, delivered_by = lowered[n]
             base = f"/sections/{section}/provision/{n}"
-            if not _QUANT_FREQ_RE.search(p["frequency"].lower()):
+            if not _QUANT_FREQ_RE.search(frequency):
                 yield Finding(
                     f"{base}/frequency",
                     f"how often provision {p['id']!r} happens is not quantified: {p['frequency']!r}",
                     'say how many sessions of what length per period, e.g. "2 sessions of 30 minutes each week"',
                 )
-            if not _QUANT_DUR_RE.search(p["duration"].lower()):
+            if not _QUANT_DUR_RE.search(duration):
                 yield Finding(
                     f"{base}/duration",
                     f"how long provision {p['id']!r} lasts is not quantified: {p['duration']!r}",
                     'give a period or end date, e.g. "36 weeks" or "until July 2027"',
                 )
-            if p["deliveredBy"].strip().lower() in _GENERIC_PROVIDERS:
+            if delivered_by.strip() in _GENERIC_PROVIDERS:
                 yield Finding(
                     f"{base}/deliveredBy",
                     f"who delivers provision {p['id']!r} is too general: {p['deliveredBy']!r}",
@@ -263,20 +327,17 @@ def _quantified_rule(section: str) -> Any:
     return check
 
 
-_PROVISION_TEXT = ("description", "frequency", "duration", "deliveredBy")
-
-
 def _vague_rule(section: str) -> Any:
     def check(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-        items = _items(doc, section, "provision")
-        # A substring scan of the whole section is several times faster than the regex; only a
-        # hit (possibly a false one, e.g. "mighty") pays for the word-boundary search per field.
-        text = "\n".join(p[f] for p in items for f in _PROVISION_TEXT).lower()
-        if not any(phrase in text for phrase in VAGUE_PHRASES):
+        # Substring scans of all provision text at once (shared by the four VAGUE rules) are
+        # several times faster than the regex; only a hit (possibly a false one, e.g. "mighty")
+        # pays for the word-boundary search per field.
+        facts = _facts(doc, ctx)
+        if not facts.maybe_vague:
             return
-        for n, p in enumerate(items):
-            for field in _PROVISION_TEXT:
-                m = _VAGUE_RE.search(p[field].lower())
+        for n, p in enumerate(_items(doc, section, "provision")):
+            for field, text in zip(_PROVISION_TEXT, facts.lowered[section][n], strict=True):
+                m = _VAGUE_RE.search(text)
                 if m:
                     yield Finding(
                         f"/sections/{section}/provision/{n}/{field}",
@@ -317,7 +378,8 @@ for _sec, _src in (
     summary="Every outcome is linked to needs recorded in B, C or D",
 )
 def _outcomes_linked(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    needs = _need_ids(doc, "B") | _need_ids(doc, "C") | _need_ids(doc, "D")
+    need_ids = _facts(doc, ctx).need_ids
+    needs = need_ids["B"] | need_ids["C"] | need_ids["D"]
     for n, o in enumerate(_items(doc, "E", "outcomes")):
         for k, ref in enumerate(o["needs"]):
             if ref not in needs:
@@ -356,12 +418,13 @@ def _plan_date(doc: Mapping[str, Any], ctx: Context) -> dt.date:
 def _outcomes_smart(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     request = parse_date(doc["timeline"]["requestDate"])
     dob = parse_date(doc["child"]["dateOfBirth"])
+    plan_end = end_of_age_25_year(dob) if dob else None
     for n, o in enumerate(_items(doc, "E", "outcomes")):
         base = f"/sections/E/outcomes/{n}"
         by = parse_date(o["by"])
         if by and request and by <= request:
             yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, before the plan was requested")
-        if by and dob and by > end_of_age_25_year(dob):
+        if by and plan_end and by > plan_end:
             yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, after the plan must end (age 25)")
         if not _NUMBERISH_RE.search(f"{o['description']}\n{o['measure']}".lower()):
             yield Finding(

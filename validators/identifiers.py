@@ -9,6 +9,7 @@ untrusted values directly.
 
 from __future__ import annotations
 
+import operator
 import re
 
 __all__ = [
@@ -44,11 +45,20 @@ def upn_check_letter(body: str) -> str:
     """
     if len(body) != 12:
         raise ValueError("a UPN body has 12 characters")
-    total = 0
-    for pos, ch in enumerate(body, start=2):
-        value = int(ch) if ch.isdigit() else UPN_CHECK_LETTERS.index(ch)
-        total += pos * value
+    total = sum(map(operator.mul, range(2, 14), map(_upn_value, body)))
     return UPN_CHECK_LETTERS[total % 23]
+
+
+_UPN_VALUES = {**{str(d): d for d in range(10)}, **{ch: i for i, ch in enumerate(UPN_CHECK_LETTERS)}}
+
+
+def _upn_value(ch: str) -> int:
+    # The table covers every character a well-formed UPN can hold; anything else keeps the
+    # general rule (a digit by value, else its index among the check letters, else ValueError).
+    value = _UPN_VALUES.get(ch)
+    if value is not None:
+        return value
+    return int(ch) if ch.isdigit() else UPN_CHECK_LETTERS.index(ch)
 
 
 def is_valid_upn(value: object, *, allow_temporary: bool = True) -> bool:
@@ -65,9 +75,19 @@ def is_temporary_upn(value: object) -> bool:
     return is_valid_upn(value) and not str(value)[12].isdigit()
 
 
+_WEIGHTS = range(10, 1, -1)
+
+
+def _weighted_sum(first_nine: str) -> int:
+    """10·d1 + 9·d2 + … + 2·d9, the sum both the ULN and the NHS number check digits use."""
+    if len(first_nine) != len(_WEIGHTS):
+        raise ValueError(f"expected {len(_WEIGHTS)} digits, got {len(first_nine)}")
+    return sum(map(operator.mul, _WEIGHTS, map(int, first_nine)))
+
+
 def uln_check_digit(first_nine: str) -> int | None:
     """The ULN check digit for nine digits, or ``None`` when no digit can make it valid."""
-    total = sum(w * int(d) for w, d in zip(range(10, 1, -1), first_nine, strict=True))
+    total = _weighted_sum(first_nine)
     remainder = total % 11
     return None if remainder == 0 else 10 - remainder
 
@@ -81,18 +101,21 @@ def is_valid_uln(value: object) -> bool:
 
 def nhs_check_digit(first_nine: str) -> int | None:
     """The NHS number check digit for nine digits, or ``None`` when 10 (never issued)."""
-    total = sum(w * int(d) for w, d in zip(range(10, 1, -1), first_nine, strict=True))
+    total = _weighted_sum(first_nine)
     check = 11 - total % 11
     if check == 11:
         return 0
     return None if check == 10 else check
 
 
+_NHS_SPACED_RE = re.compile(r"\d{3} \d{3} \d{4}")
+
+
 def is_valid_nhs_number(value: object) -> bool:
     """Ten digits (spaces allowed in groups 3-3-4 only) passing the modulus 11 check."""
     if not isinstance(value, str):
         return False
-    compact = value.replace(" ", "") if re.fullmatch(r"\d{3} \d{3} \d{4}", value) else value
+    compact = value.replace(" ", "") if _NHS_SPACED_RE.fullmatch(value) else value
     if len(compact) != 10 or not compact.isascii() or not compact.isdigit():
         return False
     return nhs_check_digit(compact[:9]) == int(compact[9])

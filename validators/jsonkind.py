@@ -7,7 +7,7 @@ its registered rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -41,15 +41,20 @@ _ID_RULES = {
 }
 
 
-def _lookup(doc: Any, pattern: str) -> Iterator[tuple[str, Any]]:
+def _is_object(node: Any) -> bool:
+    # Checking ``dict`` first skips the abc machinery for parsed JSON, which is plain dicts.
+    return isinstance(node, (dict, Mapping))
+
+
+def _lookup(doc: Any, pattern: str) -> Iterable[tuple[str, Any]]:
     # Fast path for the common case of a plain pointer: no list building.
     if "*" not in pattern:
         node = doc
         for part in _split(pattern):
-            if not isinstance(node, Mapping) or part not in node:
-                return iter(())
+            if not _is_object(node) or part not in node:
+                return ()
             node = node[part]
-        return iter(((pattern, node),))
+        return ((pattern, node),)
     return pointer_values(doc, pattern)
 
 
@@ -66,7 +71,7 @@ def pointer_values(doc: Any, pattern: str) -> Iterator[tuple[str, Any]]:
         for ptr, node in nodes:
             if part == "*" and isinstance(node, list):
                 nxt.extend((f"{ptr}/{i}", v) for i, v in enumerate(node))
-            elif isinstance(node, Mapping) and part in node:
+            elif _is_object(node) and part in node:
                 nxt.append((f"{ptr}/{part}", node[part]))
         nodes = nxt
     return iter(nodes)

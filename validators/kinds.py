@@ -53,9 +53,17 @@ def register_kind(kind: Kind) -> Kind:
     return kind
 
 
+_loaded = False
+
+
 def load_all() -> None:
+    # Called on every lookup; after the first full import it is a flag test, not five imports.
+    global _loaded
+    if _loaded:
+        return
     for mod in _KIND_MODULES:
         importlib.import_module(mod)
+    _loaded = True
 
 
 def get_kind(name: str) -> Kind | None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from validators.report import Issue, Severity
 
-__all__ = ["Context", "Finding", "Rule", "all_rules", "get_rule", "rule", "run_rules"]
+__all__ = ["Context", "Finding", "Rule", "all_rules", "get_rule", "memo", "rule", "run_rules"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,34 @@ class Context:
     ``as_of`` is the date "today" means for timescale rules; tests and the CLI's
     ``--as-of`` pin it so results are reproducible.  ``progress``, when given, is called as
     ``progress(items_done, items_expected_or_None)`` by validators that stream large files.
+
+    ``facts`` is scratch space for facts several rules derive from the same document (see
+    ``memo``).  ``run_rules`` hands every document a fresh Context, so facts never leak from
+    one document to the next.
     """
 
     as_of: _dt.date = field(default_factory=_dt.date.today)
     progress: Callable[[int, int | None], None] | None = field(default=None, compare=False)
+    facts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def for_document(self) -> Context:
+        """A copy with empty ``facts``, for validating one document."""
+        return Context(self.as_of, self.progress)
+
+
+def memo(doc: Any, ctx: Context, build: Callable[[Any], T]) -> T:
+    """``build(doc)``, computed once per document and shared by every rule that asks for it.
+
+    Rules stay one function each; what several of them need (id sets, lower-cased text) is
+    derived once instead of once per rule.  The cached value is tied to the very ``doc``
+    object it was built from, so a Context reused for another document cannot serve stale facts.
+    """
+    hit = ctx.facts.get(build)
+    if hit is not None and hit[0] is doc:
+        return hit[1]  # type: ignore[no-any-return]
+    value = build(doc)
+    ctx.facts[build] = (doc, value)
+    return value
 
 
 RuleFunc = Callable[[Any, Context], Iterable[Finding]]
@@ -111,10 +137,15 @@ def get_rule(rule_id: str) -> Rule:
     return _REGISTRY[rule_id]
 
 
-def run_rules(kind: str, doc: Any, ctx: Context) -> Iterator[Issue]:
+def run_rules(kind: str, doc: Any, ctx: Context) -> list[Issue]:
     """Run every registered rule function for ``kind`` over one parsed document."""
+    ctx = ctx.for_document()
+    issues: list[Issue] = []
+    # The hot path of validation: one plain loop, no generator stacked per rule.
     for r in _BY_KIND.get(kind, ()):
-        yield from r.run(doc, ctx)
+        for f in r.func(doc, ctx):  # type: ignore[misc]
+            issues.append(Issue(r.id, r.severity, f.location, f.message, f.hint))
+    return issues
 
 
 def _load_all() -> None:
