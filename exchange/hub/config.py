@@ -42,7 +42,7 @@ class HubConfig:
 
     @property
     def log_key_path(self) -> Path:
-        return self.home / "log-key.jwk"
+        return self.home / "log.key"
 
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
@@ -72,7 +72,9 @@ def _decode_key(text: str | bytes) -> bytes:
     try:
         key = base64.b64decode(text, validate=True)
     except ValueError as exc:
-        raise ConfigError("SENDX_STORAGE_KEY is not base64", hint="generate one: head -c32 /dev/urandom | base64") from exc
+        raise ConfigError(
+            "SENDX_STORAGE_KEY is not base64", hint="generate one: head -c32 /dev/urandom | base64"
+        ) from exc
     if len(key) != 32:
         raise ConfigError("SENDX_STORAGE_KEY must be 32 bytes (AES-256) once base64-decoded")
     return key

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from validators.errors import SendxError
 from validators.report import Report
 
-__all__ = ["InvalidDocumentError", "SignatureRejectedError", "UnsupportedMediaError", "problem_response"]
+__all__ = ["InvalidDocumentError", "UnknownRecipientError", "UnsupportedMediaError", "problem_response"]
 
 log = logging.getLogger("sendx.hub")
 
@@ -37,14 +37,6 @@ class InvalidDocumentError(SendxError):
         problem["kind"] = self.report.kind
         problem["issues"] = [i.to_dict() for i in self.report.issues]
         return problem
-
-
-class SignatureRejectedError(SendxError):
-    """The envelope's signature is missing, wrong, or made with an unknown or revoked key."""
-
-    status = 422
-    exit_code = 1
-    code = "bad-signature"
 
 
 class UnknownRecipientError(SendxError):

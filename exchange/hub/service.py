@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import validators
 from exchange.hub import _seams
 from exchange.hub.atrest import Cipher
-from exchange.hub.errors import InvalidDocumentError, SignatureRejectedError, UnknownRecipientError
+from exchange.hub.errors import InvalidDocumentError, UnknownRecipientError
 from exchange.store import (
     ROLES,
     AccessLogEntry,
@@ -105,6 +105,12 @@ class Hub:
         self.cipher = cipher
         self.log_signer = log_signer
         self.log_origin = log_origin
+        self.config: Any = None
+
+    @property
+    def log_verifier(self) -> str | None:
+        """The log key's C2SP verifier key text (``name+keyid+base64``), for auditors."""
+        return self.log_signer.verifier().to_text() if self.log_signer is not None else None
 
     # ------------------------------------------------------------------ participants
 
@@ -170,10 +176,10 @@ class Hub:
             s.add(ParticipantKey(kid=kid, participant_id=participant_id, jwk=json.dumps(dict(jwk), sort_keys=True)))
         return {"kid": kid, "participant": participant_id, "revoked": False}
 
-    def revoke_key(self, kid: str) -> dict[str, Any]:
+    def revoke_key(self, kid: str, *, participant_id: str | None = None) -> dict[str, Any]:
         with self.store.write() as s:
             key = s.get(ParticipantKey, kid)
-            if key is None:
+            if key is None or participant_id not in (None, key.participant_id):
                 raise NotFoundError(f"no key {kid}")
             key.revoked_at = key.revoked_at or utcnow()
             return {"kid": kid, "participant": key.participant_id, "revoked": True}
@@ -301,14 +307,12 @@ class Hub:
         kid = envelope["signature"]["kid"]
         match = next((k for k in keys if k.kid == kid), None)
         if match is None:
-            raise SignatureRejectedError(
-                f"the signing key {kid} is not registered to {sender}",
-                where="/signature/kid",
-                hint="register the public key with `sendx admin key add`",
+            raise _seams.signature_error(
+                "unknown-key", f"the signing key {kid} is not registered to {sender} at this hub", "/signature/kid"
             )
         if match.revoked_at is not None:
-            raise SignatureRejectedError(f"the signing key {kid} was revoked", where="/signature/kid")
-        _seams.verify_envelope_signature(envelope, json.loads(match.jwk))
+            raise _seams.signature_error("revoked-key", f"the signing key {kid} was revoked", "/signature/kid")
+        _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
 
     def _prepare(self, caller: Participant, envelope: Mapping[str, Any], body: bytes, request_hash: str) -> _Prepared:
         kind = envelope["kind"]
@@ -431,9 +435,7 @@ class Hub:
             q = q.where(Transfer.status == status)
         if cursor:
             created, tid = _decode_cursor(cursor)
-            q = q.where(
-                or_(Transfer.created_at < created, (Transfer.created_at == created) & (Transfer.id < tid))
-            )
+            q = q.where(or_(Transfer.created_at < created, (Transfer.created_at == created) & (Transfer.id < tid)))
         q = q.order_by(Transfer.created_at.desc(), Transfer.id.desc()).limit(limit + 1)
         with self.store.read() as s:
             rows = list(s.scalars(q))
@@ -508,9 +510,12 @@ class Hub:
             lost = s.get(LostPupil, lost_id)
             if lost is None or lost.source_la != caller.la:
                 raise NotFoundError(f"no lost-pupil record {lost_id} in LA {caller.la}")
-            school = s.get(Participant, recipient) or s.scalars(
-                select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
-            ).first()
+            school = (
+                s.get(Participant, recipient)
+                or s.scalars(
+                    select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
+                ).first()
+            )
             if school is None or school.role != "school":
                 raise UnknownRecipientError(f"no school {recipient!r} is registered at this hub", where="/recipient")
             if lost.status == "redirected":
@@ -624,7 +629,9 @@ class Hub:
 
     def _movement_replay(self, recorder: str, event_id: str, digest: str) -> Result | None:
         with self.store.read() as s:
-            m = s.scalars(select(Movement).where(Movement.recorded_by == recorder, Movement.event_id == event_id)).first()
+            m = s.scalars(
+                select(Movement).where(Movement.recorded_by == recorder, Movement.event_id == event_id)
+            ).first()
         if m is None:
             return None
         if not hmac.compare_digest(m.request_hash, digest):
@@ -646,7 +653,9 @@ class Hub:
         _require(caller, "school", "college", "la")
         q = select(Movement)
         if caller.role == "la":
-            q = q.where(or_(Movement.from_la == caller.la, Movement.to_la == caller.la, Movement.school_la == caller.la))
+            q = q.where(
+                or_(Movement.from_la == caller.la, Movement.to_la == caller.la, Movement.school_la == caller.la)
+            )
         else:
             conds = [Movement.recorded_by == caller.id]
             for attr in ("urn", "laestab", "ukprn"):
@@ -760,4 +769,3 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     if value.tzinfo is None:
         raise InputError("the paging cursor is not valid", where="cursor")
     return value, tid
-
