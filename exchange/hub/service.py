@@ -284,8 +284,12 @@ class Hub:
         except IntegrityError:
             # A concurrent upload with the same idempotency key won the race.
             replay = self._replay(caller.id, envelope["idempotencyKey"], request_hash)
-            if replay is None:
-                raise
+            if replay is None:  # not a replay: the document's movement event id is taken
+                raise ConflictError(
+                    "a movement event with this eventId was already recorded by you",
+                    where="/document/eventId",
+                    hint="give each new movement event a new eventId",
+                ) from None
             return replay
         return Result(body_out, created=True)
 
