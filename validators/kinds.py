@@ -43,6 +43,7 @@ _KIND_MODULES = (
     "validators.passport",
     "validators.movement",
     "validators.envelope",
+    "validators.ctf",
 )
 
 
