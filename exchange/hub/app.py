@@ -31,7 +31,7 @@ from exchange.hub.errors import register_error_handlers
 from exchange.hub.openapi import build_openapi
 from exchange.hub.service import Hub
 from exchange.store import Store
-from validators.errors import ConfigError
+from validators.errors import ConfigError, SendxError
 
 __all__ = ["BLUEPRINT_MODULES", "build_hub", "create_app"]
 
@@ -46,29 +46,14 @@ def _meta_openapi() -> dict[str, Any]:
 
 
 def load_log_signer(cfg: HubConfig) -> Any:
-    """The hub's Ed25519 log key (C2SP note signer), created in the data directory on first run.
-
-    Stored in the C2SP private key text form ``PRIVATE+KEY+<name>+<key id>+<base64(0x01||seed)>``.
-    """
-    import base64
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    """The hub's Ed25519 log key (C2SP note signer), created 0600 in the data directory on first run."""
     from exchange.checkpoint import Signer
 
     raw = read_or_create_secret(cfg.log_key_path, lambda: (Signer.generate(cfg.log_origin).to_text() + "\n").encode())
-    # Split from the right: the base64 seed may itself contain "+".
-    parts = raw.decode("ascii").strip().split("+", 4)
     try:
-        seed = base64.b64decode(parts[4], validate=True)
-        if parts[:2] != ["PRIVATE", "KEY"] or len(seed) != 33 or seed[0] != 1:
-            raise ValueError("shape")
-    except (IndexError, ValueError) as exc:
+        return Signer.from_text(raw.decode("ascii"))
+    except (UnicodeDecodeError, SendxError) as exc:
         raise ConfigError("the hub's log key file is damaged", where=str(cfg.log_key_path)) from exc
-    signer = Signer(parts[2], Ed25519PrivateKey.from_private_bytes(seed[1:]))
-    if signer.key_id.hex() != parts[3]:
-        raise ConfigError("the hub's log key file does not match its key id", where=str(cfg.log_key_path))
-    return signer
 
 
 def build_hub(config: Mapping[str, Any] | None = None, *, migrate: bool = True) -> Hub:

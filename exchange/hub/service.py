@@ -326,7 +326,20 @@ class Hub:
         if kind == "movement":
             events = [dict(envelope["document"])]
         elif kind == "ctf":
-            events = _seams.ctf_movements(envelope["document"].encode("utf-8"))
+            route = _seams.ctf_route(envelope["document"].encode("utf-8"))
+            if caller.laestab and route.source_laestab != caller.laestab:
+                raise ForbiddenError(
+                    f"the CTF's source school {route.source_laestab} is not you ({caller.laestab})",
+                    where="/document/Header/SourceSchool",
+                )
+            with self.store.read() as s:
+                dest = _setting_of(s.get(Participant, recipient)) if recipient else None
+            events = _seams.ctf_movements(
+                envelope["document"].encode("utf-8"),
+                envelope_id=envelope["envelopeId"],
+                sender=caller.id,
+                destination=dest,
+            )
         nonce, ct = self.cipher.encrypt(body, tid)
         return _Prepared(
             transfer_id=tid,
