@@ -19,7 +19,7 @@ from validators.errors import SendxError
 __all__ = ["cli", "main"]
 
 # Subcommand modules; each defines click commands and registers them on ``cli``.
-_COMMAND_MODULES = ("exchange.cli.validate",)
+_COMMAND_MODULES = ("exchange.cli.validate", "exchange.cli.admin", "exchange.cli.hub")
 
 
 class _Group(click.Group):

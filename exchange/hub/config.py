@@ -25,11 +25,9 @@ _KEYS = ("SENDX_HOME", "SENDX_DATABASE_URL", "SENDX_STORAGE_KEY", "SENDX_MAX_BOD
 
 
 def default_home() -> Path:
+    """``$SENDX_HOME``, else ``~/.sendx`` (the same data directory the key store uses)."""
     env = os.environ.get("SENDX_HOME")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "sendx"
+    return Path(env).expanduser() if env else Path.home() / ".sendx"
 
 
 @dataclass(frozen=True)
