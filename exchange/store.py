@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -285,6 +287,9 @@ class Store:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.dialect == "sqlite" else self.engine
         self._write = sessionmaker(writer, expire_on_commit=False)
+        db = self.engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = f"{db}.writelock" if db and db != ":memory:" and os.name == "posix" else None
+        self._thread_lock = threading.Lock()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -293,8 +298,29 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        with self._writer_lock(), self._write() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """On SQLite, queue writers on an OS file lock before ``BEGIN IMMEDIATE``.
+
+        SQLite's own busy handler polls with sleeps of up to 100 ms, so under contention
+        writers from several gunicorn workers idle while the database is free; a blocking
+        ``flock`` wakes the next writer the moment the lock is released.
+        """
+        if self._lock_path is None:
+            yield
+            return
+        import fcntl
+
+        with self._thread_lock:  # flock is per open file; serialise this process's threads first
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
 
     def lock_log_head(self, session: Session) -> LogHead:
         """Lock and return the log head; held until the transaction ends."""

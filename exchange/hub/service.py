@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import rfc8785
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -61,8 +60,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _canonical(obj: Any) -> bytes:
+    from exchange.signing import canonical_json
+
+    return canonical_json(obj)
+
+
 def _canonical_hash(obj: Any) -> str:
-    return hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
+    return hashlib.sha256(_canonical(obj)).hexdigest()
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -95,7 +100,8 @@ class _Prepared:
     nonce: bytes
     ciphertext: bytes
     size: int
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, salt)
+    leaves: list[bytes] = field(default_factory=list)
     lost: list[tuple[str, str | None, str]] = field(default_factory=list)  # (upn_hash, source_la, destination)
 
 
@@ -238,19 +244,20 @@ class Hub:
                 f"the envelope's sender {envelope['sender']!r} is not the authenticated participant {caller.id!r}"
             )
         request_hash = _canonical_hash(envelope)
-        replay = self._replay(caller.id, envelope["idempotencyKey"], request_hash)
-        if replay is not None:
-            return replay
-
-        self._verify_signature(caller.id, envelope)
-        report = validators.validate(envelope, "envelope")
-        if not report.valid:
-            raise InvalidDocumentError(report)
-
-        prepared = self._prepare(caller, envelope, body, request_hash)
+        with self.store.read() as s:  # one read transaction for every lookup the upload needs
+            replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
+            if replay is not None:
+                return replay
+            self._verify_signature(s, caller.id, envelope)
+            report = validators.validate(envelope, "envelope")
+            if not report.valid:
+                raise InvalidDocumentError(report)
+            prepared = self._prepare(s, caller, envelope, body, request_hash)
         try:
             with self.store.write() as s:
-                head = self.store.lock_log_head(s)
+                # Rows first, log head last: the head lock is then held only for the append
+                # itself, and a same-key race blocks on the unique index before it could
+                # ever wait for the head (no lock-order deadlock).
                 t = Transfer(
                     id=prepared.transfer_id,
                     sender_id=prepared.sender,
@@ -266,7 +273,7 @@ class Hub:
                     log_count=len(prepared.events),
                 )
                 s.add(t)
-                s.flush()  # the idempotency constraint fires here, before any log append
+                s.flush()  # the transfer row first: pool and movement rows refer to it
                 for upn_hash, source_la, destination in prepared.lost:
                     s.add(
                         LostPupil(
@@ -278,12 +285,20 @@ class Hub:
                             destination=destination,
                         )
                     )
-                indices = self._append_movements(s, head, caller, prepared.events, t.id)
-                t.log_index = indices[0] if indices else None
+                rows = [self._movement_row(caller, e, salt, t.id) for e, salt in prepared.events]
+                s.add_all(rows)
+                s.flush()  # the idempotency and event-id constraints fire here
+                if rows:
+                    head = self.store.lock_log_head(s)
+                    first = _seams.log_append(s, head, prepared.leaves)
+                    for n, row in enumerate(rows):
+                        row.log_index = first + n
+                    t.log_index = first
                 body_out = self._transfer_summary(t)
         except IntegrityError:
             # A concurrent upload with the same idempotency key won the race.
-            replay = self._replay(caller.id, envelope["idempotencyKey"], request_hash)
+            with self.store.read() as s:
+                replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
             if replay is None:  # not a replay: the document's movement event id is taken
                 raise ConflictError(
                     "a movement event with this eventId was already recorded by you",
@@ -293,24 +308,21 @@ class Hub:
             return replay
         return Result(body_out, created=True)
 
-    def _replay(self, sender: str, key: str, request_hash: str) -> Result | None:
-        with self.store.read() as s:
-            t = s.scalars(select(Transfer).where(Transfer.sender_id == sender, Transfer.idempotency_key == key)).first()
-            if t is None:
-                return None
-            if not hmac.compare_digest(t.request_hash, request_hash):
-                raise ConflictError(
-                    f"idempotency key {key!r} was already used for a different envelope",
-                    hint="use a new idempotencyKey for a new transfer",
-                )
-            return Result(self._transfer_summary(t))
+    def _replay(self, s: Session, sender: str, key: str, request_hash: str) -> Result | None:
+        t = s.scalars(select(Transfer).where(Transfer.sender_id == sender, Transfer.idempotency_key == key)).first()
+        if t is None:
+            return None
+        if not hmac.compare_digest(t.request_hash, request_hash):
+            raise ConflictError(
+                f"idempotency key {key!r} was already used for a different envelope",
+                hint="use a new idempotencyKey for a new transfer",
+            )
+        return Result(self._transfer_summary(t))
 
-    def _verify_signature(self, sender: str, envelope: Mapping[str, Any]) -> None:
-        with self.store.read() as s:
-            keys = list(s.scalars(select(ParticipantKey).where(ParticipantKey.participant_id == sender)))
+    def _verify_signature(self, s: Session, sender: str, envelope: Mapping[str, Any]) -> None:
         kid = envelope["signature"]["kid"]
-        match = next((k for k in keys if k.kid == kid), None)
-        if match is None:
+        match = s.get(ParticipantKey, kid)
+        if match is None or match.participant_id != sender:
             raise _seams.signature_error(
                 "unknown-key", f"the signing key {kid} is not registered to {sender} at this hub", "/signature/kid"
             )
@@ -318,10 +330,12 @@ class Hub:
             raise _seams.signature_error("revoked-key", f"the signing key {kid} was revoked", "/signature/kid")
         _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
 
-    def _prepare(self, caller: Participant, envelope: Mapping[str, Any], body: bytes, request_hash: str) -> _Prepared:
+    def _prepare(
+        self, s: Session, caller: Participant, envelope: Mapping[str, Any], body: bytes, request_hash: str
+    ) -> _Prepared:
         kind = envelope["kind"]
         tid = str(uuid.uuid4())
-        recipient, lost = self._route(envelope)
+        recipient, lost = self._route(s, envelope)
         events: list[dict[str, Any]] = []
         if kind == "movement":
             events = [dict(envelope["document"])]
@@ -332,14 +346,14 @@ class Hub:
                     f"the CTF's source school {route.source_laestab} is not you ({caller.laestab})",
                     where="/document/Header/SourceSchool",
                 )
-            with self.store.read() as s:
-                dest = _setting_of(s.get(Participant, recipient)) if recipient else None
+            dest = _setting_of(s.get(Participant, recipient)) if recipient else None
             events = _seams.ctf_movements(
                 envelope["document"].encode("utf-8"),
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
                 destination=dest,
             )
+        salted = [(e, secrets.token_bytes(32)) for e in events]
         nonce, ct = self.cipher.encrypt(body, tid)
         return _Prepared(
             transfer_id=tid,
@@ -352,11 +366,12 @@ class Hub:
             nonce=nonce,
             ciphertext=ct,
             size=len(body),
-            events=events,
+            events=salted,
+            leaves=[_seams.movement_leaf(e, salt) for e, salt in salted],
             lost=lost,
         )
 
-    def _route(self, envelope: Mapping[str, Any]) -> tuple[str | None, list[tuple[str, str | None, str]]]:
+    def _route(self, s: Session, envelope: Mapping[str, Any]) -> tuple[str | None, list[tuple[str, str | None, str]]]:
         """The recipient participant id, or None plus lost-pupil entries for unknown destinations."""
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
@@ -366,41 +381,41 @@ class Hub:
             if recipient.upper() in UNKNOWN_DESTINATIONS or dest.upper() in UNKNOWN_DESTINATIONS:
                 code = (route.destination_laestab or recipient).upper()
                 return None, [(self.cipher.index(upn), route.source_la, code) for upn in route.upns]
-        with self.store.read() as s:
-            p = s.get(Participant, recipient)
-            if p is None and kind == "ctf":
-                p = s.scalars(
-                    select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
-                ).first()
-            if p is None:
-                raise UnknownRecipientError(
-                    f"no participant {recipient!r} is registered at this hub",
-                    where="/recipient",
-                    hint="address the envelope to a participant id"
-                    + (" or the destination school's LAESTAB/URN" if kind == "ctf" else ""),
-                )
-            return p.id, []
+        p = s.get(Participant, recipient)
+        if p is None and kind == "ctf":
+            p = s.scalars(
+                select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
+            ).first()
+        if p is None:
+            raise UnknownRecipientError(
+                f"no participant {recipient!r} is registered at this hub",
+                where="/recipient",
+                hint="address the envelope to a participant id"
+                + (" or the destination school's LAESTAB/URN" if kind == "ctf" else ""),
+            )
+        return p.id, []
 
     def _append_movements(
-        self, s: Session, head: Any, recorder: Participant, events: Sequence[Mapping[str, Any]], transfer_id: str | None
+        self, s: Session, recorder: Participant, events: Sequence[Mapping[str, Any]], transfer_id: str | None
     ) -> list[int]:
-        indices: list[int] = []
-        leaves: list[bytes] = []
-        for event in events:
-            salt = secrets.token_bytes(32)
-            leaves.append(_seams.movement_leaf(event, salt))
-            indices.append(head.size + len(indices))
-            s.add(self._movement_row(recorder, event, salt, transfer_id, indices[-1]))
-        if leaves:
-            _seams.log_append(s, head, leaves)
-        return indices
+        """Insert movement rows, then lock the log head and append their leaves; return the indices."""
+        salted = [(e, secrets.token_bytes(32)) for e in events]
+        leaves = [_seams.movement_leaf(e, salt) for e, salt in salted]
+        rows = [self._movement_row(recorder, e, salt, transfer_id) for e, salt in salted]
+        s.add_all(rows)
+        s.flush()
+        head = self.store.lock_log_head(s)
+        first = _seams.log_append(s, head, leaves)
+        for n, row in enumerate(rows):
+            row.log_index = first + n
+        return [first + n for n in range(len(rows))]
 
     def _movement_row(
-        self, recorder: Participant, event: Mapping[str, Any], salt: bytes, transfer_id: str | None, index: int
+        self, recorder: Participant, event: Mapping[str, Any], salt: bytes, transfer_id: str | None
     ) -> Movement:
         frm = event.get("from") or {}
         to = event.get("to") or {}
-        plaintext = rfc8785.dumps(event)
+        plaintext = _canonical(event)
         rid = f"movement:{recorder.id}:{event['eventId']}"
         nonce, ct = self.cipher.encrypt(plaintext, rid)
         return Movement(
@@ -425,7 +440,6 @@ class Hub:
             salt=salt,
             nonce=nonce,
             ciphertext=ct,
-            log_index=index,
         )
 
     def _transfer_summary(self, t: Transfer) -> dict[str, Any]:
@@ -566,7 +580,6 @@ class Hub:
         nonce, ct = self.cipher.encrypt(raw, tid)
         try:
             with self.store.write() as s:
-                head = self.store.lock_log_head(s)
                 lost_row = s.get(LostPupil, lost_id)
                 assert lost_row is not None
                 if lost_row.status == "redirected":  # a concurrent redirect got here first
@@ -588,7 +601,7 @@ class Hub:
                 )
                 s.add(t)
                 s.flush()
-                (index,) = self._append_movements(s, head, caller, [event], t.id)
+                (index,) = self._append_movements(s, caller, [event], t.id)
                 t.log_index = index
                 lost_row.status = "redirected"
                 lost_row.redirected_to = school.id
@@ -629,14 +642,13 @@ class Hub:
                 "you can only record movements to or from your own setting (LAs: within your area)",
                 where="/from",
             )
-        digest = hashlib.sha256(rfc8785.dumps(event)).hexdigest()
+        digest = _canonical_hash(event)
         existing = self._movement_replay(caller.id, event["eventId"], digest)
         if existing is not None:
             return existing
         try:
             with self.store.write() as s:
-                head = self.store.lock_log_head(s)
-                (index,) = self._append_movements(s, head, caller, [event], None)
+                (index,) = self._append_movements(s, caller, [event], None)
         except IntegrityError:
             existing = self._movement_replay(caller.id, event["eventId"], digest)
             if existing is None:
