@@ -1,0 +1,109 @@
+"""``sendx admin``: set up a hub's database, participants, keys and API tokens (run on the hub host)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from exchange.cli import cli
+from validators.errors import InputError
+
+
+def _hub() -> Any:
+    from exchange.hub import build_hub
+
+    return build_hub()
+
+
+@cli.group()
+def admin() -> None:
+    """Administer the hub on this machine (data directory: $SENDX_HOME)."""
+
+
+@admin.command("init")
+def init() -> None:
+    """Create or upgrade the hub database and its keys."""
+    hub = _hub()
+    cfg = hub.config
+    click.echo(f"data directory: {cfg.home}")
+    click.echo(f"database: {hub.store.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"log verifier key: {hub.log_verifier}")
+
+
+@admin.group()
+def participant() -> None:
+    """Register and list participants."""
+
+
+@participant.command("add")
+@click.option("--id", "pid", required=True, help="participant id, e.g. school-145832")
+@click.option("--role", required=True, type=click.Choice(["school", "college", "health", "la", "admin"]))
+@click.option("--name", required=True)
+@click.option("--la", help="LA code (3 digits)")
+@click.option("--urn")
+@click.option("--laestab")
+@click.option("--ukprn")
+@click.option("--ods")
+def participant_add(pid: str, role: str, name: str, **ids: str | None) -> None:
+    """Register a participant."""
+    click.echo(json.dumps(_hub().add_participant(pid, role, name, **ids), indent=2))
+
+
+@participant.command("list")
+def participant_list() -> None:
+    """List participants."""
+    for p in _hub().list_participants():
+        extra = " ".join(f"{k}={v}" for k, v in p.items() if k not in ("id", "role", "name"))
+        click.echo(f"{p['id']:<24} {p['role']:<8} {p['name']}  {extra}")
+
+
+@admin.group()
+def key() -> None:
+    """Register and revoke participants' public keys."""
+
+
+def read_jwk(path: Path, participant: str) -> dict[str, Any]:
+    """A public JWK from a file: a bare JWK, or a trust file from `sendx keys export`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the key file: {exc}", where=str(path)) from exc
+    if isinstance(data, dict) and "participants" in data:
+        entry = data["participants"].get(participant) or {}
+        keys = [k for k in entry.get("keys", []) if not k.get("revokedAt")]
+        if not keys:
+            raise InputError(f"the trust file has no active key for {participant!r}", where=str(path))
+        return keys[-1]["jwk"]
+    if isinstance(data, dict) and "kty" in data:
+        return {k: v for k, v in data.items() if k not in ("d",)}  # never store a private part
+    raise InputError("the file is neither a JWK nor a sendx trust file", where=str(path))
+
+
+@key.command("add")
+@click.option("--participant", required=True)
+@click.option("--jwk", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def key_add(participant: str, path: Path) -> None:
+    """Register a participant's public key (a JWK, or the output of `sendx keys export`)."""
+    click.echo(json.dumps(_hub().add_key(participant, read_jwk(path, participant))))
+
+
+@key.command("revoke")
+@click.option("--kid", required=True)
+def key_revoke(kid: str) -> None:
+    """Revoke a key: envelopes signed with it are refused from now on."""
+    click.echo(json.dumps(_hub().revoke_key(kid)))
+
+
+@admin.group()
+def token() -> None:
+    """Issue API tokens."""
+
+
+@token.command("new")
+@click.option("--participant", required=True)
+def token_new(participant: str) -> None:
+    """Issue a new API token. It is shown once; the hub keeps only its hash."""
+    click.echo(_hub().new_token(participant))

@@ -1,0 +1,157 @@
+"""``sendx serve``, ``send``, ``inbox``, ``fetch``, ``ack``, ``movements``, ``login``: the hub from both sides.
+
+Configured by ``$SENDX_HOME/profile.json`` (hub URL, participant, token; written by
+``sendx login``) or ``SENDX_HUB_URL`` / ``SENDX_PARTICIPANT`` / ``SENDX_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from exchange.cli import cli
+from validators.errors import ConfigError, InputError
+
+
+def _client() -> Any:
+    from exchange.client import HubClient, load_profile
+
+    profile = load_profile()
+    if not profile.token:
+        raise ConfigError("no API token configured", hint="run `sendx login` or set SENDX_TOKEN")
+    return HubClient(profile.hub, profile.token), profile
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the hub (gunicorn when --workers > 1; Flask's server for one)."""
+    from exchange.hub import build_hub
+    from exchange.hub.server import run
+
+    hub = build_hub()  # migrate once, before any worker starts
+    hub.store.dispose()
+    click.echo(f"sendx hub on http://{host}:{port}  (data: {hub.config.home}, workers: {workers})", err=True)
+    run(host, port, workers)
+
+
+@cli.command()
+@click.option("--hub", "url", required=True, help="hub base URL, e.g. https://hub.example.org")
+@click.option("--participant", required=True)
+@click.option("--token", prompt=True, hide_input=True)
+def login(url: str, participant: str, token: str) -> None:
+    """Save the hub URL, participant and token to $SENDX_HOME/profile.json (0600)."""
+    from exchange.client import HubClient, Profile, save_profile
+
+    me = HubClient(url, token).me()
+    if me["id"] != participant:
+        raise InputError(f"that token belongs to {me['id']!r}, not {participant!r}")
+    click.echo(f"saved {save_profile(Profile(url.rstrip('/'), participant, token))}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "recipient", required=True, help="participant id (or, for a CTF, the school's LAESTAB/URN)")
+@click.option("--kind", help="document kind (default: recognised from the file)")
+@click.option("--idempotency-key", help="reuse to retry a send safely")
+def send(file: Path, recipient: str, kind: str | None, idempotency_key: str | None) -> None:
+    """Sign FILE with your key and send it through the hub."""
+    from exchange.client import make_envelope, read_document
+    from exchange.keys import KeyStore
+
+    client, profile = _client()
+    document, kind = read_document(file, kind)
+    key = KeyStore().current(profile.participant)
+    env = make_envelope(document, kind, sender_key=key, recipient=recipient, idempotency_key=idempotency_key)
+    result = client.send(env)
+    click.echo(json.dumps(result, indent=2))
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True)
+def inbox(limit: int, as_json: bool) -> None:
+    """List transfers sent to you, newest first."""
+    client, _ = _client()
+    page = client.inbox(limit=limit)
+    if as_json:
+        click.echo(json.dumps(page, indent=2))
+        return
+    for t in page["items"]:
+        click.echo(f"{t['id']}  {t['created']}  {t['kind']:<13} from {t['sender']:<20} {t['status']}")
+    if not page["items"]:
+        click.echo("inbox empty")
+
+
+@cli.command()
+@click.argument("tid")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-verify", is_flag=True, help="skip checking the sender's signature")
+def fetch(tid: str, output: Path | None, no_verify: bool) -> None:
+    """Download a transfer's document (signature checked against the sender's registered keys)."""
+    from exchange.client import verify_fetched
+
+    client, _ = _client()
+    transfer = client.transfer(tid)
+    if not no_verify:
+        verified = verify_fetched(client, transfer)
+        click.echo(f"signature ok: signed by {verified.signer} ({verified.kid})", err=True)
+    doc = transfer["envelope"]["document"]
+    text = doc if isinstance(doc, str) else json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@cli.command()
+@click.argument("tid")
+def ack(tid: str) -> None:
+    """Acknowledge a transfer you received."""
+    client, _ = _client()
+    click.echo(json.dumps(client.ack(tid), indent=2))
+
+
+@cli.group()
+def movements() -> None:
+    """Record and list pupil movements."""
+
+
+@movements.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def movements_add(file: Path) -> None:
+    """Record a movement event (JSON, movement schema)."""
+    from validators.parsing import MAX_JSON_BYTES, load_json, read_bytes
+
+    client, _ = _client()
+    click.echo(json.dumps(client.record_movement(load_json(read_bytes(file, MAX_JSON_BYTES))), indent=2))
+
+
+@movements.command("list")
+@click.option("--type", "type_")
+@click.option("--from", "date_from", help="effective on or after (YYYY-MM-DD)")
+@click.option("--to", "date_to", help="effective on or before (YYYY-MM-DD)")
+@click.option("--ap", is_flag=True, help="only movements into or out of alternative provision")
+@click.option("--upn")
+@click.option("--json", "as_json", is_flag=True)
+def movements_list(
+    type_: str | None, date_from: str | None, date_to: str | None, ap: bool, upn: str | None, as_json: bool
+) -> None:
+    """List the movements you can see (an LA: its area)."""
+    client, _ = _client()
+    page = client.movements(type=type_, date_from=date_from, date_to=date_to, ap="true" if ap else None, upn=upn)
+    if as_json:
+        click.echo(json.dumps(page, indent=2))
+        return
+    for m in page["items"]:
+        e = m["event"]
+        frm = (e.get("from") or {}).get("name", "-")
+        to = (e.get("to") or {}).get("name", "-")
+        click.echo(f"{e['effectiveDate']}  {e['type']:<22} {frm} → {to}  (log #{m['logIndex']})")

@@ -1,0 +1,164 @@
+"""The hub's seams onto the other sendx packages it depends on (signing, the log, CTF).
+
+Each function here is the hub's only call into that package, so the hub's logic never
+depends on their internals, and a package that is not present fails one clear way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CtfRoute", "ctf_movements", "ctf_route", "movement_leaf", "verify_envelope_signature"]
+
+
+_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def jwk_kid(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 thumbprint of a public Ed25519 JWK (validating the key material)."""
+    from exchange.keys import jwk_thumbprint, public_key_from_jwk
+
+    public_key_from_jwk(jwk)
+    kid = jwk_thumbprint(jwk)
+    if jwk.get("kid") not in (None, kid):
+        from validators.errors import InputError
+
+        raise InputError(f"the JWK's kid {jwk['kid']!r} is not its RFC 7638 thumbprint {kid!r}", where="kid")
+    return kid
+
+
+def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]) -> None:
+    """Verify the envelope's signature against one registered, unrevoked key of its sender."""
+    from exchange.keys import TrustedKey, TrustRegistry
+    from exchange.signing import verify_envelope
+
+    # The hub's registry decides revocation itself (revoked keys never reach here), so the
+    # key's validity window starts at the epoch: an envelope signed before the key was
+    # registered at this hub is still the sender's.
+    key = TrustedKey(kid=kid, jwk={k: v for k, v in jwk.items() if isinstance(v, str)}, not_before=_EPOCH)
+    verify_envelope(envelope, TrustRegistry({participant: (key,)}))
+
+
+def signature_error(reason: str, message: str, where: str | None = None) -> Exception:
+    from exchange.signing import Failure, SignatureError
+
+    return SignatureError(Failure(reason), message, where=where)
+
+
+# --------------------------------------------------------------------------- movement log
+
+
+def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
+    """The log leaf committing to a movement event without exposing personal data."""
+    from exchange.log import movement_leaf as leaf
+
+    return leaf(event, salt)
+
+
+def log_append(session: Any, head: Any, leaves: Sequence[bytes]) -> int:
+    from exchange.hub.logstore import append_leaves
+
+    return append_leaves(session, head, leaves)
+
+
+# --------------------------------------------------------------------------- CTF
+
+
+@dataclass(frozen=True)
+class CtfRoute:
+    """Where a CTF comes from and goes to, and whose records it carries."""
+
+    source_la: str | None
+    source_laestab: str | None
+    source_name: str | None
+    source_urn: str | None
+    destination_la: str | None
+    destination_laestab: str | None
+    created: str | None
+    upns: tuple[str, ...]
+
+
+def ctf_route(xml: bytes) -> CtfRoute:
+    """Header addresses and pupil UPNs of a (validated) CTF, read in one streaming pass."""
+    from validators.xml import iterparse
+
+    head: dict[str, str] = {}
+    upns: list[str] = []
+    for _, elem in iterparse(xml, events=("end",)):
+        tag = elem.tag
+        if tag == "Header":
+            for path in (
+                "DateTime",
+                "SourceSchool/LEA",
+                "SourceSchool/Estab",
+                "SourceSchool/URN",
+                "SourceSchool/SchoolName",
+                "DestSchool/LEA",
+                "DestSchool/Estab",
+            ):
+                head[path] = (elem.findtext(path) or "").strip()
+            elem.clear()
+        elif tag == "UPN" and elem.getparent() is not None and elem.getparent().tag == "Pupil":
+            upns.append((elem.text or "").strip().upper())
+        elif tag == "Pupil":
+            elem.clear()  # bounded memory for large files
+    src_la, src_estab = head.get("SourceSchool/LEA") or None, head.get("SourceSchool/Estab") or ""
+    dst_la, dst_estab = head.get("DestSchool/LEA") or None, head.get("DestSchool/Estab") or ""
+    return CtfRoute(
+        source_la=src_la,
+        source_laestab=(src_la or "") + src_estab or None,
+        source_name=head.get("SourceSchool/SchoolName") or None,
+        source_urn=head.get("SourceSchool/URN") or None,
+        destination_la=dst_la,
+        destination_laestab=(dst_la or "") + dst_estab or None,
+        created=head.get("DateTime") or None,
+        upns=tuple(u for u in upns if u),
+    )
+
+
+def ctf_movements(
+    xml: bytes, *, envelope_id: str, sender: str, destination: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The movement events a (validated) CTF implies: one per pupil.
+
+    Uses the CTF adapter (``adapters.ctf.movement_events``) when it is present.  Until then
+    this seam derives the minimum the LA's log needs from the header: the pupil leaves the
+    source school for ``destination`` (a ``leave`` event), or for nowhere known
+    (``destination-unknown`` for XXX, ``independent-or-abroad`` for MMM).
+    """
+    try:
+        from adapters.ctf import movement_events  # type: ignore[attr-defined]
+    except ImportError:
+        movement_events = None
+    if movement_events is not None:  # pragma: no cover - depends on the ctf branch
+        return list(movement_events(xml))
+    route = ctf_route(xml)
+    source = {"name": route.source_name or f"LAESTAB {route.source_laestab}", "ap": False}
+    if route.source_laestab and route.source_laestab.isdigit():
+        source["laestab"] = route.source_laestab
+        source["la"] = route.source_la
+    if route.source_urn:
+        source["urn"] = route.source_urn
+    lost = (route.destination_la or "").upper()
+    kind = {"XXX": "destination-unknown", "MMM": "independent-or-abroad"}.get(lost, "leave")
+    date = (route.created or "")[:10] or _dt.date.today().isoformat()
+    return [
+        {
+            "$schema": "https://schemas.sendx.org.uk/movement/v1",
+            "eventId": f"CTF-{envelope_id}-{n}"[:64],
+            "type": kind,
+            "pupil": {"upn": upn},
+            "from": source,
+            "to": None if kind != "leave" else dict(destination or {}) or None,
+            "effectiveDate": date,
+            "reason": "common transfer file sent",
+            "recordedBy": {"participant": sender, "role": "school"},
+        }
+        for n, upn in enumerate(route.upns)
+    ]

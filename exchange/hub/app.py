@@ -1,0 +1,94 @@
+"""``create_app``: the Flask application factory for the sendx hub.
+
+Configuration comes from ``SENDX_*`` environment variables, overridden by the mapping
+given (see ``exchange.hub.config``).  The factory opens the store, applies migrations,
+loads (or creates) the storage and log keys in the data directory, and registers one
+blueprint per resource plus JSON error handlers, ``/openapi.json`` and ``/healthz``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+
+from exchange.hub import (
+    access_log,
+    fhir,
+    inbox,
+    log,
+    lost_pupils,
+    movements,
+    participants,
+    transfers,
+    validate,
+)
+from exchange.hub._http import json_response, op
+from exchange.hub.atrest import Cipher
+from exchange.hub.config import HubConfig, load_config, read_or_create_secret
+from exchange.hub.errors import register_error_handlers
+from exchange.hub.openapi import build_openapi
+from exchange.hub.service import Hub
+from exchange.store import Store
+from validators.errors import ConfigError, SendxError
+
+__all__ = ["BLUEPRINT_MODULES", "build_hub", "create_app"]
+
+BLUEPRINT_MODULES = [participants, transfers, inbox, lost_pupils, movements, validate, fhir, log, access_log]
+
+
+def _meta_openapi() -> dict[str, Any]:
+    return {
+        "/openapi.json": {"get": op("OpenAPI document", tag="meta", auth=False, errors=())},
+        "/healthz": {"get": op("Health check", tag="meta", auth=False, errors=())},
+    }
+
+
+def load_log_signer(cfg: HubConfig) -> Any:
+    """The hub's Ed25519 log key (C2SP note signer), created 0600 in the data directory on first run."""
+    from exchange.checkpoint import Signer
+
+    raw = read_or_create_secret(cfg.log_key_path, lambda: (Signer.generate(cfg.log_origin).to_text() + "\n").encode())
+    try:
+        return Signer.from_text(raw.decode("ascii"))
+    except (UnicodeDecodeError, SendxError) as exc:
+        raise ConfigError("the hub's log key file is damaged", where=str(cfg.log_key_path)) from exc
+
+
+def build_hub(config: Mapping[str, Any] | None = None, *, migrate: bool = True) -> Hub:
+    """A configured ``Hub`` (store migrated, keys loaded) without the web layer: for the CLI and demo."""
+    cfg = load_config(config)
+    store = Store(cfg.database_url)
+    if migrate:
+        store.migrate()
+    hub = Hub(store, Cipher(cfg.storage_key), log_signer=load_log_signer(cfg), log_origin=cfg.log_origin)
+    hub.config = cfg
+    return hub
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The hub's Flask app; ``config`` keys are the ``SENDX_*`` names (they win over the environment)."""
+    config = dict(config or {})
+    hub = build_hub(config, migrate=bool(config.pop("SENDX_AUTO_MIGRATE", True)))
+    app = Flask("exchange.hub")
+    app.config.update({k: v for k, v in config.items() if not k.startswith("SENDX_")})
+    app.config["MAX_CONTENT_LENGTH"] = hub.config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["sendx.hub"] = hub
+    for mod in BLUEPRINT_MODULES:
+        app.register_blueprint(mod.bp)
+    register_error_handlers(app)
+    spec = build_openapi([*BLUEPRINT_MODULES])
+    spec["paths"].update(_meta_openapi())
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return json_response(spec)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    app.extensions["sendx.openapi"] = spec
+    return app

@@ -1,0 +1,101 @@
+"""Hub configuration: ``SENDX_*`` environment variables, overridable by a mapping.
+
+``create_app(config)`` reads the environment first and lets ``config`` (same key names)
+win, so tests and ``sendx demo`` configure a hub without touching ``os.environ``.
+Secrets the hub needs (the storage key, the log key) live in the data directory with
+0600 permissions, created on first run; they never belong in the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from validators.errors import ConfigError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "HubConfig", "default_home", "load_config", "read_or_create_secret"]
+
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+_KEYS = ("SENDX_HOME", "SENDX_DATABASE_URL", "SENDX_STORAGE_KEY", "SENDX_MAX_BODY_BYTES", "SENDX_LOG_ORIGIN")
+
+
+def default_home() -> Path:
+    """``$SENDX_HOME``, else ``~/.sendx`` (the same data directory the key store uses)."""
+    env = os.environ.get("SENDX_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".sendx"
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    home: Path
+    database_url: str
+    storage_key: bytes
+    max_body_bytes: int
+    log_origin: str
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.home / "log.key"
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
+    values: dict[str, Any] = {k: os.environ[k] for k in _KEYS if os.environ.get(k)}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    home = Path(values.get("SENDX_HOME") or default_home()).expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data directory: {exc.strerror}", where=str(home)) from exc
+    url = str(values.get("SENDX_DATABASE_URL") or f"sqlite:///{home / 'hub.sqlite'}")
+    raw_key = values.get("SENDX_STORAGE_KEY")
+    key = _decode_key(raw_key) if raw_key else read_or_create_storage_key(home)
+    try:
+        max_body = int(values.get("SENDX_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+    except ValueError as exc:
+        raise ConfigError("SENDX_MAX_BODY_BYTES must be a whole number of bytes") from exc
+    if max_body < 1024:
+        raise ConfigError("SENDX_MAX_BODY_BYTES must be at least 1024")
+    origin = str(values.get("SENDX_LOG_ORIGIN") or "sendx.hub/log")
+    return HubConfig(home=home, database_url=url, storage_key=key, max_body_bytes=max_body, log_origin=origin)
+
+
+def _decode_key(text: str | bytes) -> bytes:
+    if isinstance(text, bytes) and len(text) == 32:
+        return text
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise ConfigError(
+            "SENDX_STORAGE_KEY is not base64", hint="generate one: head -c32 /dev/urandom | base64"
+        ) from exc
+    if len(key) != 32:
+        raise ConfigError("SENDX_STORAGE_KEY must be 32 bytes (AES-256) once base64-decoded")
+    return key
+
+
+def read_or_create_secret(path: Path, make: Any) -> bytes:
+    """Read a secret file, or create it with ``make()`` (0600, never overwriting a racing writer)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data: bytes = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its secret
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return data
+
+
+def read_or_create_storage_key(home: Path) -> bytes:
+    raw = read_or_create_secret(home / "storage.key", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n")
+    return _decode_key(raw.strip().decode("ascii"))

@@ -1,0 +1,32 @@
+"""Validation as a service (``/v1/validate``): the same report ``sendx validate --format json`` gives."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+import validators
+from exchange.hub._http import caller, json_response, op, read_body
+
+bp = Blueprint("validate", __name__)
+DOCUMENT_TYPES = ("application/json", "application/xml", "text/xml", "application/fhir+json")
+
+
+@bp.post("/v1/validate")
+def validate() -> Response:
+    caller()
+    body = read_body(types=DOCUMENT_TYPES, suffix="+json")
+    report = validators.validate(body, request.args.get("kind") or None)
+    return json_response(report.to_dict())
+
+
+OPENAPI = {
+    "/v1/validate": {
+        "post": op(
+            "Validate a document",
+            tag="validation",
+            body="document",
+            params=(("kind", "query", "string", False),),
+            errors=(400, 401),
+        )
+    }
+}

@@ -1,0 +1,169 @@
+"""The authorisation matrix: every role × every endpoint × own/other resource → expected status.
+
+One test per endpoint row; each checks every actor and reports all mismatches at once.  A
+transfer T goes from Kingsbridge (LA 330) to Riverside (LA 330); "own" means the actor is
+party to the resource, "other" that it is not.  Nobody outside the transfer can read it —
+not even the LAs (they see movements and the access log, not documents).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hub_helpers import Actor, envelope, example, movement
+
+ACTORS = [
+    "anon",
+    "admin",
+    "school-145832",  # sender of T
+    "school-145833",  # recipient of T
+    "ap-103614",
+    "school-140001",  # another LA's school
+    "college-10001234",
+    "health-RXH",
+    "la-330",
+    "la-331",
+]
+EVERYONE = {a: 200 for a in ACTORS if a != "anon"} | {"anon": 401}
+
+
+def _only(ok: dict[str, int], default: int) -> dict[str, int]:
+    return {a: ok.get(a, default) for a in ACTORS if a != "anon"} | {"anon": 401}
+
+
+@pytest.fixture
+def setup(client, world) -> dict[str, Any]:
+    a, b = world["school-145832"], world["school-145833"]
+    env = envelope(a, b.id, example("ehcp"), "ehcp")
+    t = client.post("/v1/transfers", json=env, headers=a.headers)
+    assert t.status_code == 201
+    return {"tid": t.json["id"]}
+
+
+Request = Callable[[Any, Actor | None, dict[str, Any], dict[str, Actor]], Any]
+
+
+def _get(url: str) -> Request:
+    return lambda c, actor, ctx, world: c.get(url.format(**ctx), headers=actor.headers if actor else {})
+
+
+def _post(url: str, body: Callable[[Actor | None, dict[str, Actor]], Any] | None = None) -> Request:
+    def run(c, actor, ctx, world):
+        data = body(actor, world) if body else None
+        return c.post(
+            url.format(**ctx),
+            data=json.dumps(data) if data is not None else None,
+            content_type="application/json",
+            headers=actor.headers if actor else {},
+        )
+
+    return run
+
+
+def _self_envelope(actor, world):
+    """A valid transfer from the actor to Riverside (or Kingsbridge if it is Riverside)."""
+    sender = actor or world["school-145832"]
+    to = "school-145832" if sender.id == "school-145833" else "school-145833"
+    return envelope(sender, to, example("ehcp"), "ehcp")
+
+
+def _own_movement(actor, world):
+    """An AP placement touching the actor's setting / area where it has one."""
+    doc = movement()
+    doc["recordedBy"] = {"participant": actor.id if actor else "x"}
+    return doc
+
+
+CASES: list[tuple[str, Request, dict[str, int]]] = [
+    ("me", _get("/v1/participants/me"), EVERYONE),
+    ("list participants", _get("/v1/participants"), _only({"admin": 200}, 403)),
+    (
+        "add participant",
+        _post(
+            "/v1/participants", lambda a, w: {"id": f"new-{a.id if a else 'x'}", "role": "la", "name": "X", "la": "332"}
+        ),
+        _only({"admin": 201}, 403),
+    ),
+    ("read keys", _get("/v1/participants/school-145832/keys"), EVERYONE),
+    (
+        "add key",
+        _post("/v1/participants/school-145832/keys", lambda a, w: w["school-145833"].key.public_jwk),
+        _only({"admin": 409}, 403),  # the admin may, but this key already belongs to someone else
+    ),
+    ("issue token", _post("/v1/participants/la-330/tokens"), _only({"admin": 201}, 403)),
+    # Any participant may send (as itself); health/college/la/admin send EHCPs just as well.
+    ("send", _post("/v1/transfers", _self_envelope), {a: 201 for a in ACTORS if a != "anon"} | {"anon": 401}),
+    ("fetch own/other transfer", _get("/v1/transfers/{tid}"), _only({"school-145832": 200, "school-145833": 200}, 404)),
+    ("ack", _post("/v1/transfers/{tid}/ack"), _only({"school-145833": 200, "school-145832": 403}, 404)),
+    ("inbox", _get("/v1/inbox"), EVERYONE),
+    ("lost pupils", _get("/v1/lost-pupils"), _only({"la-330": 200, "la-331": 200}, 403)),
+    (
+        "redirect",
+        _post("/v1/lost-pupils/nope/redirect", lambda a, w: {"recipient": "school-145833"}),
+        _only({"la-330": 404, "la-331": 404}, 403),
+    ),
+    (
+        "record movement",
+        _post("/v1/movements", _own_movement),
+        _only({"school-145832": 201, "ap-103614": 201, "la-330": 201, "admin": 403, "health-RXH": 403}, 403),
+    ),
+    (
+        "list movements",
+        _get("/v1/movements"),
+        _only({"admin": 403, "health-RXH": 403}, 200),
+    ),
+    ("access log", _get("/v1/access-log"), _only({"la-330": 200, "la-331": 200}, 403)),
+    ("validate", _post("/v1/validate", lambda a, w: example("ehcp")), EVERYONE),
+    ("log checkpoint", _get("/v1/log/checkpoint"), EVERYONE),
+]
+
+
+@pytest.mark.parametrize("name,request_,expected", CASES, ids=[c[0] for c in CASES])
+def test_authorisation_matrix(client, world, setup, name, request_, expected):
+    problems = []
+    for actor_id in ACTORS:
+        actor = None if actor_id == "anon" else world[actor_id]
+        r = request_(client, actor, setup, world)
+        if r.status_code != expected[actor_id]:
+            problems.append(
+                f"{actor_id}: got {r.status_code}, want {expected[actor_id]}: {r.get_data(as_text=True)[:200]}"
+            )
+        if r.status_code >= 400:
+            assert r.mimetype == "application/problem+json", (actor_id, r.mimetype)
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def test_nobody_reads_anothers_documents(client, world):
+    """Every pair of participants: a transfer between two is invisible to every third."""
+    senders = ["school-145832", "ap-103614", "college-10001234", "health-RXH", "la-330"]
+    sent = []
+    for s_id in senders:
+        for r_id in senders:
+            if s_id != r_id:
+                s = world[s_id]
+                r = client.post("/v1/transfers", json=envelope(s, r_id, example("ehcp"), "ehcp"), headers=s.headers)
+                assert r.status_code == 201
+                sent.append((r.json["id"], s_id, r_id))
+    for actor_id in ACTORS[1:]:
+        actor = world[actor_id]
+        inbox = {t["id"] for t in client.get("/v1/inbox?limit=200", headers=actor.headers).json["items"]}
+        for tid, s_id, r_id in sent:
+            party = actor_id in (s_id, r_id)
+            status = client.get(f"/v1/transfers/{tid}", headers=actor.headers).status_code
+            assert status == (200 if party else 404), (actor_id, s_id, r_id)
+            assert (tid in inbox) == (actor_id == r_id)
+
+
+def test_no_la_sees_another_areas_movements(client, world):
+    hill = world["school-140001"]
+    doc = movement(
+        "destination-unknown", **{"from": {"name": "Hilltop School", "urn": "140001", "la": "331", "ap": False}}
+    )
+    doc["recordedBy"] = {"participant": hill.id}
+    assert client.post("/v1/movements", json=doc, headers=hill.headers).status_code == 201
+    assert client.get("/v1/movements", headers=world["la-330"].headers).json["items"] == []
+    assert len(client.get("/v1/movements", headers=world["la-331"].headers).json["items"]) == 1
+    assert client.get("/v1/movements?upn=N330200119043", headers=world["la-330"].headers).json["items"] == []

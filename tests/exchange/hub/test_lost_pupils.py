@@ -1,0 +1,71 @@
+"""CTFs: school-to-school by LAESTAB, and the lost-pupil pool (XXX/MMM) LAs search and redirect."""
+
+from __future__ import annotations
+
+import pytest
+from hub_helpers import envelope, post_json
+
+from adapters.ctf_synth import synthetic_ctf
+
+
+def _ctf(dest: str, n: int = 1, seed: int = 1) -> str:
+    return synthetic_ctf(n, seed=seed, source_laestab="3304001", source_urn="145832", dest_laestab=dest).decode()
+
+
+def test_ctf_to_school_by_laestab_logs_movements(client, hub, world):
+    a, b = world["school-145832"], world["school-145833"]
+    r = post_json(client, "/v1/transfers", envelope(a, "3304002", _ctf("3304002", n=3), "ctf"), a)
+    assert r.status_code == 201, r.json
+    assert r.json["recipient"] == b.id and r.json["logEntries"] == 3 and r.json["logIndex"] == 0
+    assert [t["id"] for t in client.get("/v1/inbox", headers=b.headers).json["items"]] == [r.json["id"]]
+    moves = client.get("/v1/movements", headers=world["la-330"].headers).json["items"]
+    assert len(moves) == 3 and {m["event"]["type"] for m in moves} == {"leave"}
+    assert all(m["event"]["to"]["laestab"] == "3304002" for m in moves)
+
+
+def test_ctf_from_someone_elses_school_forbidden(client, hub, world):
+    b = world["school-145833"]  # the file says it comes from 3304001
+    before = hub.counts()
+    r = post_json(client, "/v1/transfers", envelope(b, "3314001", _ctf("3314001"), "ctf"), b)
+    assert r.status_code == 403 and hub.counts() == before
+
+
+@pytest.mark.parametrize("dest", ["XXXXXXX", "MMMMMMM"])
+def test_unknown_destination_goes_to_pool_and_la_redirects(client, hub, world, dest):
+    a, b, la, other_la = world["school-145832"], world["school-145833"], world["la-330"], world["la-331"]
+    doc = _ctf(dest)
+    upn = doc.split("<UPN>")[1].split("</UPN>")[0]
+    r = post_json(client, "/v1/transfers", envelope(a, dest, doc, "ctf"), a)
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "lost" and r.json["recipient"] is None
+
+    # Only the source school's LA finds it, and only by the right UPN.
+    hits = client.get(f"/v1/lost-pupils?upn={upn}", headers=la.headers).json["items"]
+    assert len(hits) == 1 and hits[0]["destination"] == dest and hits[0]["transferId"] == r.json["id"]
+    assert client.get(f"/v1/lost-pupils?upn={upn}", headers=other_la.headers).json["items"] == []
+    assert client.get("/v1/lost-pupils?upn=A123456789012", headers=la.headers).json["items"] == []
+    assert client.get(f"/v1/lost-pupils?upn={upn}", headers=a.headers).status_code == 403
+
+    lid = hits[0]["id"]
+    assert post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": b.id}, other_la).status_code == 404
+    red = post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": "3304002"}, la)
+    assert red.status_code == 201, red.json
+    assert red.json["recipient"] == b.id and red.json["redirectedFrom"] == r.json["id"]
+    again = post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": b.id}, la)
+    assert again.status_code == 200 and again.json == red.json
+    assert post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": "ap-103614"}, la).status_code == 409
+
+    got = client.get(f"/v1/transfers/{red.json['id']}", headers=b.headers)
+    assert got.status_code == 200 and got.json["envelope"]["document"] == doc
+    joins = client.get(f"/v1/movements?type=join&upn={upn}", headers=la.headers).json["items"]
+    assert len(joins) == 1 and joins[0]["event"]["to"]["urn"] == "145833"
+    assert client.get("/v1/lost-pupils", headers=la.headers).json["items"] == []  # nothing left open
+
+
+def test_redirect_to_non_school_is_422(client, hub, world):
+    a, la = world["school-145832"], world["la-330"]
+    post_json(client, "/v1/transfers", envelope(a, "XXXXXXX", _ctf("XXXXXXX"), "ctf"), a)
+    lid = client.get("/v1/lost-pupils", headers=la.headers).json["items"][0]["id"]
+    before = hub.counts()
+    r = post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": "college-10001234"}, la)
+    assert r.status_code == 422 and hub.counts() == before
