@@ -67,7 +67,11 @@ CONTRAST_PAIRS: tuple[tuple[str, str, float], ...] = (
 _PROVISION_SECTIONS = (
     ("F", "Support in education", "What the school or college will provide (special educational provision)."),
     ("G", "Health support", "What health services will provide."),
-    ("H1", "Social care support (Chronically Sick and Disabled Persons Act)", "Provision under section 2 of the 1970 Act."),
+    (
+        "H1",
+        "Social care support (Chronically Sick and Disabled Persons Act)",
+        "Provision under section 2 of the 1970 Act.",
+    ),
     ("H2", "Other social care support", "Other social care provision the plan needs."),
 )
 
@@ -227,7 +231,9 @@ def render_plan(plan: Mapping[str, Any]) -> str:
     return render("plan.html.j2", **_plan_view(plan))
 
 
-def render_document(source: bytes | str | Path | Mapping[str, Any], *, context: Context | None = None) -> tuple[str, Report]:
+def render_document(
+    source: bytes | str | Path | Mapping[str, Any], *, context: Context | None = None
+) -> tuple[str, Report]:
     """Validate ``source`` as an EHCP and render it: ``(html, report)``.
 
     Refuses (``UnsupportedKindError``) a document of another kind and (``InputError``) an EHCP

@@ -34,7 +34,6 @@ from schemas import codelist_codes, schema_id
 from validators.dates import add_months, age_on, parse_date
 from validators.errors import InputError
 from validators.identifiers import upn_check_letter
-from validators.movement import INTO_AP
 
 __all__ = [
     "CSV_COLUMNS",

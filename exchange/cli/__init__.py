@@ -22,6 +22,7 @@ __all__ = ["cli", "main"]
 _COMMAND_MODULES = (
     "exchange.cli.validate",
     "exchange.cli.demo",
+    "exchange.cli.render",
 )
 
 
