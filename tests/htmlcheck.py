@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -60,7 +61,7 @@ def heading_problems(levels: list[int]) -> list[str]:
     problems = []
     if levels.count(1) != 1 or (levels and levels[0] != 1):
         problems.append(f"expected exactly one h1, first; got levels {levels[:5]}...")
-    for prev, cur in zip(levels, levels[1:], strict=False):
+    for prev, cur in itertools.pairwise(levels):
         if cur > prev + 1:
             problems.append(f"h{prev} followed by h{cur}")
     return problems
