@@ -168,7 +168,9 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace) -> dict[st
             except requests.RequestException:
                 time.sleep(0.1)
         else:
-            raise SystemExit(f"{name}: the hub did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+            raise SystemExit(
+                f"{name}: the hub did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}"
+            )
         bodies = _envelopes(key, int(args.seconds * 1500) + 100)
         _load(base, token, args.clients, 1.0, None)  # warm-up: workers import and connect
         baseline = _load(base, token, args.clients, args.seconds, None)
@@ -194,7 +196,9 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace) -> dict[st
         "transfers_per_second": round(transfers["per_second"], 1),
         "p50_ms": round(transfers["p50_ms"] or 0, 2),
         "p99_ms": round(transfers["p99_ms"] or 0, 2),
-        "ratio_to_healthz": round(transfers["per_second"] / baseline["per_second"], 3) if baseline["per_second"] else None,
+        "ratio_to_healthz": round(transfers["per_second"] / baseline["per_second"], 3)
+        if baseline["per_second"]
+        else None,
         "acknowledged": len(transfers["created"]),
         "failures": transfers["failures"],
         "failure_kinds": transfers["failure_kinds"],
@@ -221,8 +225,10 @@ def main() -> None:
         print(json.dumps({"bench": "hub", "cpus": os.cpu_count(), "results": results}, indent=2))
         return
     print(f"hub transfers, {args.clients} clients, {args.workers} gunicorn workers, {os.cpu_count()} CPUs")
-    print(f"{'backend':<11} {'healthz/s':>10} {'transfers/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
-          f"{'acked':>6} {'fail':>5} {'lost':>5} log-ok")
+    print(
+        f"{'backend':<11} {'healthz/s':>10} {'transfers/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
+        f"{'acked':>6} {'fail':>5} {'lost':>5} log-ok"
+    )
     for r in results:
         print(
             f"{r['backend']:<11} {r['healthz_per_second']:>10} {r['transfers_per_second']:>12} {r['p50_ms']:>8} "

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from htmlcheck import heading_problems, outline
 
 from adapters.html import CONTRAST_PAIRS, render_document, render_plan
 from schemas import examples
+from tests.htmlcheck import heading_problems, outline
 from validators.errors import InputError, UnsupportedKindError
 from validators.rules import Context
 

@@ -8,7 +8,6 @@ import io
 import re
 
 import pytest
-from htmlcheck import heading_problems, outline
 
 from adapters.la import la_metrics, synthetic_history, touches_area
 from adapters.la_pages import (
@@ -19,6 +18,7 @@ from adapters.la_pages import (
     render_movements,
     render_sign_in,
 )
+from tests.htmlcheck import heading_problems, outline
 from validators.errors import InputError
 
 LA = {"code": "330", "name": "Birmingham"}
