@@ -9,7 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["run"]
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+__all__ = ["local_server", "run"]
+
+
+class _PathOnlyHandler(WSGIRequestHandler):
+    """Request lines without the query string: queries can carry a UPN (lost-pupil search)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+
+
+class _SilentHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def local_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> BaseWSGIServer:
+    """A threaded werkzeug server for one process (``port=0`` picks a free port).
+
+    Access lines never include query strings; ``quiet`` drops them altogether (the demo).
+    """
+    handler = _SilentHandler if quiet else _PathOnlyHandler
+    return make_server(host, port, app, threaded=True, request_handler=handler)
 
 
 def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dict[str, Any] | None = None) -> None:
@@ -17,7 +41,14 @@ def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dic
 
     cfg = {**(config or {}), "SENDX_AUTO_MIGRATE": False}
     if workers <= 1 and threads <= 1:
-        create_app(cfg).run(host=host, port=port, threaded=True)
+        server = local_server(create_app(cfg), host, port)
+        print(f"sendx hub on http://{host}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
         return
 
     from gunicorn.app.base import BaseApplication
