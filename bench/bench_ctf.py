@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 from lxml import etree  # noqa: E402
 
 from adapters.ctf_synth import synthetic_ctf  # noqa: E402
+from bench.figures import Figure, target  # noqa: E402
 from validators.ctf import ctf_schema, validate_ctf  # noqa: E402
 from validators.rules import Context  # noqa: E402
 
@@ -77,6 +78,33 @@ def _peak_rss_mb(mode: str, path: Path) -> tuple[float, bool]:
     return int(out[0]) / 1024, out[1] == "True"  # ru_maxrss is in KiB on Linux
 
 
+def figures(result: dict) -> list[Figure]:
+    ratio_target, ratio_met = target("<=", result["ratio_target"], "x", result["ratio"])
+    rss_target, rss_met = target("<", result["peak_rss_target_mb"], " MB", result["peak_rss_mb"])
+    return [
+        Figure(
+            "ctf",
+            f"validate {result['pupils']:,}-pupil CTF (XSD + rules)",
+            result["sendx_s"] * 1000,
+            "ms",
+            baseline=f"bare lxml XSD {result['bare_lxml_s'] * 1000:.1f} ms",
+            ratio=result["ratio"],
+            target=ratio_target,
+            met=ratio_met,
+        ),
+        Figure(
+            "ctf",
+            f"peak RSS, {result['big_pupils']:,}-pupil CTF",
+            result["peak_rss_mb"],
+            "MB",
+            baseline=f"bare lxml tree {result['peak_rss_bare_lxml_whole_tree_mb']:.0f} MB",
+            ratio=round(result["peak_rss_mb"] / result["peak_rss_bare_lxml_whole_tree_mb"], 3),
+            target=rss_target,
+            met=rss_met and result["big_valid"],
+        ),
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pupils", type=int, default=1000)
@@ -120,7 +148,7 @@ def main() -> None:
             "peak_rss_bare_lxml_whole_tree_mb": round(lxml_mb, 1),
         }
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "figures": [f.to_dict() for f in figures(result)]}, indent=2))
         return
     print(f"CTF validation, {args.pupils:,} pupils ({result['file_bytes']:,} bytes), best of {args.repeat}")
     print(f"  {'bare lxml parse + XSD':<36}{bare * 1000:9.1f} ms")

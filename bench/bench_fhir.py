@@ -23,7 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's p
 
 import schemas
 import validators
+from bench.figures import Figure
 from validators.rules import Context
+
+BASELINE = "fhir.resources R4B Bundle.model_validate_json"
 
 
 def _time(fn: Callable[[], object], repeat: int) -> float:
@@ -48,6 +51,20 @@ def _large(doc: dict, n: int) -> dict:
         big["entry"].append(e)
         section.append({"reference": e["fullUrl"]})
     return big
+
+
+def _figures(rows: list[dict]) -> list[Figure]:
+    return [
+        Figure(
+            "fhir",
+            f"validate {r['case']} ({r['entries']} entries)",
+            r["sendx_ms"],
+            "ms",
+            baseline=f"bare R4B parse {r['r4b_parse_ms']:.2f} ms",
+            ratio=r["ratio"],
+        )
+        for r in rows
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     if args.json:
-        baseline = "fhir.resources R4B Bundle.model_validate_json"
-        print(json.dumps({"benchmark": "fhir", "baseline": baseline, "rows": rows}))
+        figures = [f.to_dict() for f in _figures(rows)]
+        print(json.dumps({"benchmark": "fhir", "baseline": BASELINE, "rows": rows, "figures": figures}))
     else:
         print(f"{'case':<30} {'entries':>8} {'sendx ms':>10} {'R4B parse ms':>13} {'ratio':>6}")
         for r in rows:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.figures import Figure, target
 from exchange.log import TransparencyLog
 from exchange.merkle import (
     MemoryNodeStore,
@@ -104,6 +105,35 @@ def run(n: int, rng: random.Random) -> dict[str, float]:
     }
 
 
+def _figures(rows: list[dict]) -> list[Figure]:
+    out = []
+    for r in rows:
+        n = f"{r['entries']:,}"
+        incl_target, incl_met = target("<", 1, " ms", r["inclusion_proof_ms"])
+        out += [
+            Figure(
+                "log",
+                f"append, {n} entries",
+                round(r["append_per_s"]),
+                "/s",
+                baseline=f"raw SHA-256 {r['raw_sha256_per_s']:,.0f}/s",
+                ratio=round(r["append_vs_raw_sha256"], 2),
+            ),
+            Figure(
+                "log",
+                f"inclusion proof, {n} entries",
+                r["inclusion_proof_ms"],
+                "ms",
+                baseline=f"naive root recompute {r['naive_root_ms']:.1f} ms",
+                ratio=round(1 / r["naive_root_vs_inclusion_proof"], 6),
+                target=incl_target if r["entries"] >= 1_000_000 else None,
+                met=incl_met if r["entries"] >= 1_000_000 else None,
+            ),
+            Figure("log", f"consistency proof, {n} entries", r["consistency_proof_ms"], "ms"),
+        ]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -115,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(7)
     rows = [run(n, rng) for n in sizes]
     if args.json:
-        print(json.dumps({"bench": "log", "proofs_timed": PROOFS, "results": rows}, indent=2))
+        figures = [f.to_dict() for f in _figures(rows)]
+        print(json.dumps({"bench": "log", "proofs_timed": PROOFS, "results": rows, "figures": figures}, indent=2))
         return 0
     cols = [
         ("entries", "{:>9,}"),

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 import rfc8785  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from bench.figures import Figure, target  # noqa: E402
+from bench.timing import interleaved  # noqa: E402
 from exchange.keys import SigningKey, TrustRegistry  # noqa: E402
 from exchange.signing import canonical_json, sign_bytes, sign_json, verify_bytes, verify_json  # noqa: E402
 
@@ -58,22 +59,6 @@ def synthetic_ctf(pupils: int) -> bytes:
     return (head + "".join(rows) + "  </CTFpupilData>\n</CTfile>\n").encode("utf-8")
 
 
-def per_op(fn: Callable[[], object], seconds: float) -> float:
-    """Best-of-5 mean seconds per call, each round lasting about ``seconds / 5``."""
-    fn()
-    n, start = 1, time.perf_counter()
-    while time.perf_counter() - start < seconds / 25:
-        fn()
-        n += 1
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best
-
-
 def run(pupils: int, seconds: float) -> dict[str, object]:
     key = SigningKey.generate("la-330")
     now = dt.datetime.now(dt.UTC)
@@ -97,19 +82,22 @@ def run(pupils: int, seconds: float) -> dict[str, object]:
     def sendx_bytes() -> None:
         verify_bytes(ctf, sign_bytes(ctf, key), registry)
 
-    ctf_seconds = max(seconds, 1.0)
+    rounds = max(3, round(seconds / 0.2))
+    ehcp = interleaved({"sendx": sendx_json, "raw": raw(canonical)}, rounds=rounds)
+    canon = interleaved({"rfc8785": lambda: rfc8785.dumps(doc), "sendx": lambda: canonical_json(doc)}, rounds=3)
+    big = interleaved({"sendx": sendx_bytes, "raw": raw(ctf)}, rounds=rounds)
     results = {
         "ehcp": {
             "bytes": len(canonical),
-            "sendx_us": per_op(sendx_json, seconds) * 1e6,
-            "raw_ed25519_us": per_op(raw(canonical), seconds) * 1e6,
-            "rfc8785_canonicalise_us": per_op(lambda: rfc8785.dumps(doc), seconds / 2) * 1e6,
-            "sendx_canonicalise_us": per_op(lambda: canonical_json(doc), seconds / 2) * 1e6,
+            "sendx_us": ehcp["sendx"] * 1e6,
+            "raw_ed25519_us": ehcp["raw"] * 1e6,
+            "rfc8785_canonicalise_us": canon["rfc8785"] * 1e6,
+            "sendx_canonicalise_us": canon["sendx"] * 1e6,
         },
         f"ctf_{pupils}": {
             "bytes": len(ctf),
-            "sendx_us": per_op(sendx_bytes, ctf_seconds) * 1e6,
-            "raw_ed25519_us": per_op(raw(ctf), ctf_seconds) * 1e6,
+            "sendx_us": big["sendx"] * 1e6,
+            "raw_ed25519_us": big["raw"] * 1e6,
         },
     }
     for case in results.values():
@@ -117,15 +105,34 @@ def run(pupils: int, seconds: float) -> dict[str, object]:
     return {"target_ehcp_ratio": 1.5, "cases": results}
 
 
+def figures(result: dict) -> list[Figure]:
+    out = []
+    for name, case in result["cases"].items():
+        goal, met = target("<=", result["target_ehcp_ratio"], "x", case["ratio"]) if name == "ehcp" else (None, None)
+        out.append(
+            Figure(
+                "signing",
+                f"sign+verify {name} ({case['bytes']:,} bytes)",
+                round(case["sendx_us"], 1),
+                "µs",
+                baseline=f"raw Ed25519 {case['raw_ed25519_us']:.1f} µs",
+                ratio=round(case["ratio"], 2),
+                target=goal,
+                met=met,
+            )
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     parser.add_argument("--pupils", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=2.0, help="time budget per measurement")
+    parser.add_argument("--seconds", type=float, default=2.0, help="about how long each case is timed")
     args = parser.parse_args()
     result = run(args.pupils, args.seconds)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "figures": [f.to_dict() for f in figures(result)]}, indent=2))
         return
     print(f"{'case':<12} {'bytes':>10} {'sendx sign+verify':>18} {'raw Ed25519':>12} {'ratio':>6}")
     for name, case in result["cases"].items():

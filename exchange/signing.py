@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -167,32 +168,22 @@ _LEAVES = frozenset({str, int, bool, type(None)})
 _ORJSON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
-def _orjson_safe(doc: Any) -> bool:
-    """Whether orjson's sorted output is exactly RFC 8785 for ``doc``.
+def _json_leaves_only(doc: dict[str, Any] | list[Any]) -> bool:
+    """Whether every value under ``doc`` is a dict, list, str, int, bool or None: no float.
 
-    It is unless the document holds a float (ECMAScript number formatting differs), a key
-    outside the Basic Multilingual Plane (RFC 8785 sorts by UTF-16 code units, orjson by
-    code points) or a non-JSON type.  Integers beyond 2^53 make orjson raise.  This walk is
-    most of the cost of canonicalising, hence the unrolled loop: strings, the bulk of any
-    record, are skipped without touching the stack.
+    orjson's sorted output is exactly RFC 8785 unless the document holds a float (ECMAScript
+    number formatting differs; NaN even becomes ``null``), a key outside the Basic
+    Multilingual Plane (RFC 8785 sorts by UTF-16 code units, orjson by code points: see
+    ``canonical_json``) or a type orjson serialises that JSON has not (tuple, UUID, enum...).
+    Integers beyond 2^53 make orjson raise.  This walk is most of the cost of canonicalising,
+    hence the unrolled loop: strings, the bulk of any record, are skipped without touching
+    the stack.
     """
-    stack = [doc]
+    stack: list[Any] = [doc]
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()
-        if type(node) is dict:
-            try:
-                keys = "".join(node)
-            except TypeError:
-                return False
-            if not keys.isascii() and max(keys) > "\uffff":
-                return False
-            values: Any = node.values()
-        elif type(node) is list:
-            values = node
-        else:
-            return False
-        for value in values:
+        for value in node.values() if type(node) is dict else node:
             kind = type(value)
             if kind is str:
                 continue
@@ -201,6 +192,10 @@ def _orjson_safe(doc: Any) -> bool:
             elif kind is not int and kind is not bool and value is not None:
                 return False
     return True
+
+
+#: UTF-8 lead bytes of 4-byte sequences: the characters outside the Basic Multilingual Plane.
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
 def _orjson_bytes(doc: Any) -> bytes | None:
@@ -216,9 +211,11 @@ def canonical_json(doc: Any) -> bytes:
     orjson does the common case ~40× faster than a pure-Python JCS; the rest goes to the
     ``rfc8785`` reference implementation.  Both paths are property-tested to agree.
     """
-    if type(doc) in _LEAVES or _orjson_safe(doc):
+    kind = type(doc)
+    if kind in _LEAVES or ((kind is dict or kind is list) and _json_leaves_only(doc)):
         fast = _orjson_bytes(doc)
-        if fast is not None:
+        # A non-BMP character anywhere (cheaper to find than in keys only) may reorder keys.
+        if fast is not None and (fast.isascii() or not _NON_BMP.search(fast)):
             return fast
     try:
         return rfc8785.dumps(doc)

@@ -29,6 +29,7 @@ from exchange.signing import (
     verify_json,
 )
 from validators.errors import InputError, SendxError
+from validators.parsing import load_json
 
 REPO = Path(__file__).resolve().parents[2]
 EHCP = REPO / "schemas" / "ehcp" / "examples" / "ehcp-final-secondary.json"
@@ -103,7 +104,7 @@ def test_reformatted_and_reordered_json_verifies():
 
     text = json.dumps(reorder(doc), indent=7, ensure_ascii=True)
     assert text != EHCP.read_text("utf-8")
-    reparsed = validators.parsing.load_json(text)
+    reparsed = load_json(text)
     assert verify_json(reparsed, sig, REGISTRY, now=NOW).signer == "la-330"
 
 
