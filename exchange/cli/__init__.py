@@ -19,6 +19,9 @@ from validators.errors import SendxError
 
 __all__ = ["cli", "main"]
 
+#: 128 + SIGPIPE: the status a shell reports for a filter whose reader closed the pipe.
+_BROKEN_PIPE = 141
+
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
@@ -29,6 +32,11 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (``sendx rules | head``): stop quietly, as a Unix filter
+            # killed by SIGPIPE would, and keep the interpreter's final flush from failing too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(_BROKEN_PIPE)
         except Exception as exc:  # the last line of defence: users never see a traceback
             if os.environ.get("SENDX_DEBUG"):
                 raise
