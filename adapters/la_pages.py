@@ -61,12 +61,12 @@ _LENGTH_BUCKETS = (
 )
 
 
-def _layout(la: Mapping[str, Any], current: str, title: str, **kw: Any) -> dict[str, Any]:
-    code = str(la.get("code", ""))
+def _layout(la: Mapping[str, Any] | None, current: str, title: str, **kw: Any) -> dict[str, Any]:
+    """Template values every LA page shares; ``la`` is None before anyone has signed in."""
     urls = {**LA_URLS, **(kw.pop("urls", None) or {})}
     return {
         "la": la,
-        "la_name": la.get("name") or f"local authority {code}",
+        "la_name": (la.get("name") or f"local authority {la.get('code', '')}") if la else None,
         "current": current,
         "page_title": title,
         "nav": _NAV if current != "sign_in" else (),
@@ -94,7 +94,7 @@ def render_sign_in(
     """The sign-in page: one token field posted to ``action`` (fields ``token``, ``next``)."""
     return render(
         "la/sign_in.html.j2",
-        **_layout({"name": "sendx"}, "sign_in", "Sign in", csrf_token=csrf_token),
+        **_layout(None, "sign_in", "Sign in", csrf_token=csrf_token),
         action=action,
         error=error,
         next_url=next_url,

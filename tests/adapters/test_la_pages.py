@@ -152,3 +152,12 @@ def test_sign_in_page_has_a_labelled_token_field() -> None:
     assert '<label for="token">' in html and 'type="password" id="token" name="token"' in html
     assert 'name="next" value="/la/movements"' in html and 'role="alert"' in html
     assert 'class="site-nav"' not in html  # no navigation before signing in
+
+
+def test_sign_in_page_names_no_area_before_anyone_signs_in() -> None:
+    """Before sign-in there is no LA: the banner and footer must not pass 'sendx' off as one."""
+    html = render_sign_in()
+    assert "<title>Sign in · sendx</title>" in html
+    assert "· Local authority audit</span>" in html
+    assert "Each local authority sees only movements" in html
+    assert "sendx sees only" not in html
