@@ -32,8 +32,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-import rfc8785
-
+from exchange.canonical import canonical_json
 from exchange.checkpoint import Checkpoint, Signer, sign_checkpoint
 from exchange.merkle import (
     NodeStore,
@@ -199,10 +198,8 @@ def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
             "fromAp": bool((event.get("from") or {}).get("ap", False)),
             "toAp": bool((event.get("to") or {}).get("ap", False)),
             "recordedBy": str(participant),
-            "detailsHash": _keyed(salt, rfc8785.dumps(dict(event))),
+            "detailsHash": _keyed(salt, canonical_json(dict(event))),
         }
     except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"movement event is missing a field the log needs: {exc}", where="event") from None
-    except rfc8785.CanonicalizationError as exc:
-        raise InputError(f"movement event cannot be canonicalised: {exc}", where="event") from None
-    return rfc8785.dumps(leaf)
+    return canonical_json(leaf)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -95,8 +97,13 @@ def test_movement_leaf_for_schema_examples() -> None:
     assert paths
     for path in paths:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        leaf = json.loads(movement_leaf(doc, SALT))
+        raw = movement_leaf(doc, SALT)
+        leaf = json.loads(raw)
         assert leaf["v"] == 1 and len(leaf["pupil"]) == 64
+        # Leaves are RFC 8785 bytes, whichever path produced them: the reference agrees.
+        assert raw == rfc8785.dumps(leaf)
+        details = hmac.new(SALT, rfc8785.dumps(doc), hashlib.sha256).hexdigest()
+        assert leaf["detailsHash"] == details
 
 
 def test_movement_leaf_errors() -> None:
