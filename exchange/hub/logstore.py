@@ -9,15 +9,32 @@ leaf bytes, the new subtree hashes and the head's size commit together or not at
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.store import LogHead, LogLeaf, LogNode, utcnow
 from validators.errors import ConfigError
 
 __all__ = ["SqlEntryStore", "SqlNodeStore", "append_leaves", "open_log"]
+
+
+_CHUNK = 200
+
+
+@cache
+def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
+    """``count`` (level, index) point lookups, built once per count.
+
+    One OR of primary-key equalities, which SQLite and PostgreSQL both answer with an index
+    search per term (a row-value ``IN`` makes SQLite scan the table).  Building the
+    expression is what costs: SQLAlchemy constructs and hashes every term, several
+    milliseconds for a proof, so the statement is kept and only its parameters change.
+    """
+    terms = (and_(LogNode.level == bindparam(f"l{n}"), LogNode.index == bindparam(f"i{n}")) for n in range(count))
+    return select(LogNode.level, LogNode.index, LogNode.hash).where(or_(*terms))
 
 
 class SqlNodeStore:
@@ -37,11 +54,12 @@ class SqlNodeStore:
         if not keys:
             return []
         found: dict[tuple[int, int], bytes] = {}
+        wanted = sorted(set(keys))
         # Chunked so a huge proof never builds an unbounded OR list.
-        for start in range(0, len(keys), 200):
-            chunk = keys[start : start + 200]
-            cond = or_(*(and_(LogNode.level == lv, LogNode.index == ix) for lv, ix in set(chunk)))
-            for lv, ix, h in self.session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(cond)):
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            params = {f"l{n}": lv for n, (lv, _) in enumerate(chunk)} | {f"i{n}": ix for n, (_, ix) in enumerate(chunk)}
+            for lv, ix, h in self.session.execute(_nodes_query(len(chunk)), params):
                 found[(lv, ix)] = bytes(h)
         try:
             return [found[k] for k in keys]
