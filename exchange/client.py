@@ -118,8 +118,10 @@ class HubClient:
         data: bytes | None = None,
         content_type: str | None = None,
         params: Mapping[str, Any] | None = None,
+        text: bool = False,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        """The JSON answer (or, with ``text``, the body as text); problem responses raise."""
+        headers = {"Accept": "text/plain" if text else "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if json_body is not None:
@@ -137,6 +139,8 @@ class HubClient:
                 f"cannot reach the hub at {self.base_url}: {type(exc).__name__}",
                 hint="check SENDX_HUB_URL / the profile, and that `sendx serve` is running",
             ) from exc
+        if text and resp.status_code < 400:
+            return resp.content.decode("utf-8", "replace")
         try:
             body = resp.json()
         except ValueError:
@@ -194,6 +198,10 @@ class HubClient:
 
     def consistency_proof(self, first: int, second: int) -> dict[str, Any]:
         return self.request("GET", "/v1/log/proof/consistency", params={"first": first, "second": second})
+
+    def receipt(self, index: int) -> str:
+        """The offline receipt (C2SP tlog-proof text) for log entry ``index``."""
+        return str(self.request("GET", "/v1/log/receipt", params={"index": index}, text=True))
 
 
 def _problem_error(status: int, problem: Mapping[str, Any]) -> SendxError:

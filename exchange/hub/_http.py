@@ -95,7 +95,7 @@ def op(
         "summary": summary,
         "tags": [tag],
         "operationId": summary.lower().replace(" ", "_").replace("'", "").replace("$", ""),
-        "responses": {str(ok): {"description": "success", "content": {content: {"schema": {"type": "object"}}}}},
+        "responses": {str(ok): {"description": "success", "content": {content: {"schema": _success_schema(content)}}}},
     }
     for code in sorted(set(errors) | {500}):
         out["responses"][str(code)] = _PROBLEM
@@ -108,6 +108,10 @@ def op(
         out["responses"].setdefault("413", _PROBLEM)
         out["responses"].setdefault("415", _PROBLEM)
     return out
+
+
+def _success_schema(content: str) -> dict[str, Any]:
+    return {"type": "object"} if content.endswith("json") else {"type": "string"}
 
 
 def _param(name: str, where: str, kind: str, required: bool) -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""The movement log's public face (``/v1/log/...``): signed checkpoints, entries and proofs.
+"""The movement log's public face (``/v1/log/...``): signed checkpoints, entries, proofs, receipts.
 
 Anyone holding a participant token can audit the log; leaves carry salted hashes, never
-personal data.  Proofs are RFC 9162 hash lists (base64); checkpoints are C2SP signed notes.
+personal data.  Proofs are RFC 9162 hash lists (base64); checkpoints are C2SP signed notes;
+a receipt is a C2SP tlog-proof (``exchange.receipt``): one entry's inclusion proof bundled with
+the signed checkpoint it leads to, checkable offline with the hub's log key alone.
 """
 
 from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from exchange.hub._http import caller, hub, json_response, op, query_int
 from exchange.hub.logstore import open_log
@@ -80,6 +82,26 @@ def consistency() -> Response:
     return json_response({"first": first, "second": second, "proof": _b64(proof)})
 
 
+@bp.get("/v1/log/receipt")
+def receipt() -> Response:
+    """The offline receipt for the entry at ``index`` (every 201 from the hub names its log index)."""
+    caller()
+    index = query_int("index")
+    if index is None:
+        raise InputError("query parameter 'index' is required", where="index")
+    h = hub()
+    with h.store.read() as s:
+        log = open_log(s)
+        size = log.size
+        if index >= size:
+            raise InputError(f"index {index} is not in the log (it holds {size} entries)", where="index")
+        text = log.receipt(index, log.checkpoint(h.log_signer, h.log_origin, size), size)
+    resp = Response(text, mimetype="text/plain")
+    if request.args.get("download") is not None:
+        resp.headers["Content-Disposition"] = f'attachment; filename="sendx-log-{index}.tlog-proof"'
+    return resp
+
+
 OPENAPI = {
     "/v1/log/checkpoint": {"get": op("Latest signed checkpoint", tag=TAG, errors=(401,))},
     "/v1/log/entries": {
@@ -96,6 +118,15 @@ OPENAPI = {
             tag=TAG,
             params=(("index", "query", "integer", True), ("size", "query", "integer", False)),
             errors=(400, 401),
+        )
+    },
+    "/v1/log/receipt": {
+        "get": op(
+            "Offline receipt",
+            tag=TAG,
+            params=(("index", "query", "integer", True), ("download", "query", "string", False)),
+            errors=(400, 401),
+            content="text/plain",
         )
     },
     "/v1/log/proof/consistency": {

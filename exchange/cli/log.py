@@ -1,0 +1,97 @@
+"""``sendx log verify`` and ``sendx log receipt``: audit the hub's movement log from outside.
+
+``verify`` fetches the signed checkpoint and every entry, recomputes the tree, checks it is
+consistent with the checkpoints this machine saw before (kept in a state file per hub) and
+names the first altered entry if anything changed.  Exit 0 verified, 1 altered or refused,
+2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import click
+
+from exchange.cli import cli
+from exchange.cli.hub import _client
+from validators.errors import InputError
+
+_RECEIPT_LIMIT = 64 * 1024
+
+
+def _default_state(hub_url: str) -> Path:
+    from exchange.hub.config import default_home
+
+    # One state per hub: what was seen at one hub says nothing about another.
+    name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
+    return default_home() / "log-state" / f"{name}.json"
+
+
+def _read_receipt(path: Path) -> str:
+    if path.stat().st_size > _RECEIPT_LIMIT:
+        raise InputError(f"a receipt is a few kilobytes; this file is over {_RECEIPT_LIMIT:,} bytes", where=str(path))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the receipt is not UTF-8 text", where=str(path)) from None
+
+
+@cli.group()
+def log() -> None:
+    """Audit the hub's tamper-evident movement log."""
+
+
+@log.command()
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), help="state file to use")
+@click.option("--verifier", help="the hub's log key (name+id+key) to pin; default: trust the hub's on first use")
+@click.option("--index", type=click.IntRange(min=0), help="also check this entry's inclusion proof")
+@click.option(
+    "--receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="also check an offline receipt"
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify(state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, fmt: str) -> None:
+    """Recompute the log from its entries and check it against every checkpoint seen before."""
+    from exchange.logaudit import audit_log
+    from exchange.logverify import VerifierState
+
+    client, profile = _client()
+    path = state_path or _default_state(profile.hub)
+    receipt_text = _read_receipt(receipt) if receipt else None
+    result = audit_log(client, VerifierState.load(path), verifier=verifier, index=index, receipt=receipt_text)
+    if result.ok:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        result.state.save(path)
+    if fmt == "json":
+        click.echo(json.dumps({**result.to_dict(), "state": str(path)}, indent=2))
+    elif result.ok:
+        cp = result.checkpoint
+        assert cp is not None
+        seen = len(result.state.checkpoints)
+        click.echo(f"log verified: {result.entries} entries, checkpoint size {cp.size} ({cp.origin})")
+        click.echo(f"consistent with {seen - 1} checkpoint(s) seen before; state kept in {path}")
+        if index is not None:
+            click.echo(f"entry {index} is included (the hub's inclusion proof checks out)")
+        if receipt is not None:
+            click.echo(f"receipt {receipt.name} verifies against this log")
+    else:
+        first = result.first_altered
+        click.echo("log NOT verified" + (f": the first altered entry is {first}" if first is not None else ""))
+        for p in result.problems:
+            click.echo(f"  {p.kind}: {p.message}")
+    raise SystemExit(0 if result.ok else 1)
+
+
+@log.command()
+@click.argument("index", type=click.IntRange(min=0))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
+def receipt(index: int, output: Path | None) -> None:
+    """Download the offline receipt (C2SP tlog-proof) for log entry INDEX."""
+    client, _ = _client()
+    text = client.receipt(index)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"receipt for entry {index} written to {output}", err=True)

@@ -1,0 +1,170 @@
+"""Auditing a live hub's log (``exchange.logaudit`` and ``sendx log``) against tampering, on both stores.
+
+The attacker here has write access to the hub database and keeps the hub signing: after
+changing the stored entries it rebuilds the Merkle nodes through the hub's own append path,
+so the hub serves, and signs, a self-consistent tree for the altered history.  Only what an
+auditor verified before (its state file) or a receipt a sender kept can expose that; an
+entry changed *without* rebuilding the tree is caught even on a first verification.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from hub_helpers import movement, post_json
+from sqlalchemy import delete, select, update
+from werkzeug.serving import make_server
+
+from exchange.checkpoint import Signer
+from exchange.client import HubClient
+from exchange.hub.logstore import append_leaves
+from exchange.logaudit import audit_log
+from exchange.logverify import VerifierState
+from exchange.store import LogLeaf, LogNode
+
+EVENTS = 8
+
+
+@pytest.fixture
+def live(app, client, world) -> Iterator[HubClient]:
+    """The app served on a free port, with ``EVENTS`` movements logged, as LA 330's client."""
+    school = world["school-145832"]
+    for _ in range(EVENTS):
+        doc = movement()
+        doc["recordedBy"] = {"participant": school.id}
+        assert post_json(client, "/v1/movements", doc, school).status_code == 201
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield HubClient(f"http://127.0.0.1:{server.server_port}", world["la-330"].token)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def _leaves(hub) -> list[bytes]:
+    with hub.store.read() as s:
+        return [bytes(x) for x in s.scalars(select(LogLeaf.leaf).order_by(LogLeaf.index))]
+
+
+def _rewrite(hub, leaves: list[bytes]) -> None:
+    """Replace the whole log with ``leaves``, rebuilding the tree the way the hub appends."""
+    with hub.store.write() as s:
+        s.execute(delete(LogNode))
+        s.execute(delete(LogLeaf))
+        head = hub.store.lock_log_head(s)
+        head.size = 0
+        append_leaves(s, head, leaves)
+
+
+def _verified(live) -> VerifierState:
+    first = audit_log(live, VerifierState())
+    assert first.ok, first.problems
+    assert first.entries == EVENTS and first.checkpoint.size == EVENTS
+    return first.state
+
+
+def test_clean_log_verifies_and_grows_consistently(live, client, hub, world):
+    state = _verified(live)
+    school = world["school-145832"]
+    for _ in range(3):
+        doc = movement()
+        doc["recordedBy"] = {"participant": school.id}
+        assert post_json(client, "/v1/movements", doc, school).status_code == 201
+    again = audit_log(live, state, index=EVENTS + 1)
+    assert again.ok, again.problems
+    assert [c.checkpoint.size for c in again.state.checkpoints] == [EVENTS, EVENTS + 3]
+
+
+def _edit(leaves):
+    leaves[2] = leaves[2].replace(b'"type":"ap-placement-start"', b'"type":"ap-placement-end"')
+    return leaves, 2, "changed"
+
+
+def _delete(leaves):
+    del leaves[2]
+    return leaves, 2, "deleted"
+
+
+def _reorder(leaves):
+    leaves[1], leaves[3] = leaves[3], leaves[1]
+    return leaves, 1, "swapped"
+
+
+def _insert(leaves):
+    leaves.insert(2, leaves[5].replace(b'"fromAp":false', b'"fromAp":true'))
+    return leaves, 2, "inserted"
+
+
+@pytest.mark.parametrize("attack", [_edit, _delete, _reorder, _insert], ids=lambda f: f.__name__[1:])
+def test_history_rewritten_behind_a_checkpoint_names_the_first_altered_entry(live, hub, attack):
+    state = _verified(live)
+    leaves, first, word = attack(_leaves(hub))
+    _rewrite(hub, leaves)
+    fresh = audit_log(live, VerifierState())
+    assert fresh.ok  # the rewritten log is self-consistent: only what was seen before can tell
+    result = audit_log(live, state)
+    assert not result.ok and result.first_altered == first
+    assert any(word in p.message for p in result.problems), result.problems
+    assert result.state == state  # a failed verification never replaces the state
+
+
+def test_an_entry_changed_without_rebuilding_the_tree_fails_even_a_first_verification(live, hub):
+    with hub.store.write() as s:
+        s.execute(update(LogLeaf).where(LogLeaf.index == 4).values(leaf=b'{"forged":true}'))
+    result = audit_log(live, VerifierState())
+    assert not result.ok
+    assert any(p.kind == "root-mismatch" for p in result.problems), result.problems
+
+
+def test_a_new_log_key_is_refused(live, hub):
+    state = _verified(live)
+    hub.log_signer = Signer.generate(hub.log_origin)  # the hub re-signs with a key of its own choosing
+    result = audit_log(live, state)
+    assert not result.ok and [p.kind for p in result.problems] == ["log-key-changed"]
+
+
+def test_a_kept_receipt_exposes_a_rewrite_a_first_verification_cannot_see(live, hub):
+    receipt = live.receipt(3)
+    assert audit_log(live, VerifierState(), receipt=receipt).ok
+    leaves = _leaves(hub)
+    leaves[3] = leaves[3].replace(b'"toAp":true', b'"toAp":false')
+    _rewrite(hub, leaves)
+    result = audit_log(live, VerifierState(), receipt=receipt)
+    assert not result.ok and result.problems[0].kind == "receipt" and result.first_altered == 3
+
+
+def test_receipt_endpoint_serves_a_c2sp_tlog_proof(live, client, world):
+    r = client.get("/v1/log/receipt?index=3&download", headers=world["la-330"].headers)
+    assert r.status_code == 200 and r.mimetype == "text/plain"
+    assert r.get_data(as_text=True).startswith("c2sp.org/tlog-proof@v1\nindex 3\n")
+    assert "sendx-log-3.tlog-proof" in r.headers["Content-Disposition"]
+    for bad in ("/v1/log/receipt", f"/v1/log/receipt?index={EVENTS}", "/v1/log/receipt?index=-1"):
+        assert client.get(bad, headers=world["la-330"].headers).status_code == 400, bad
+    assert client.get("/v1/log/receipt?index=0").status_code == 401
+
+
+def test_sendx_log_verify_and_receipt_commands(live, hub, run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("SENDX_HUB_URL", live.base_url)
+    monkeypatch.setenv("SENDX_TOKEN", live.token)
+    state = tmp_path / "state.json"
+    receipt = tmp_path / "entry-5.tlog-proof"
+    r = run_cli("log", "receipt", "5", "-o", receipt)
+    assert r.exit_code == 0 and receipt.read_text().startswith("c2sp.org/tlog-proof@v1")
+    r = run_cli("log", "verify", "--state", state, "--receipt", receipt, "--index", "5")
+    assert r.exit_code == 0, r.output
+    assert f"log verified: {EVENTS} entries" in r.output and "receipt entry-5.tlog-proof verifies" in r.output
+    assert json.loads(state.read_text())["checkpoints"][0]["size"] == EVENTS
+
+    leaves = _leaves(hub)
+    _rewrite(hub, [*leaves[:6], leaves[7], leaves[6]])
+    r = run_cli("log", "verify", "--state", state, "--format", "json")
+    assert r.exit_code == 1
+    out = json.loads(r.output)
+    assert out["ok"] is False and out["firstAltered"] == 6
+    r = run_cli("log", "verify", "--state", state)
+    assert r.exit_code == 1 and "the first altered entry is 6" in r.output
