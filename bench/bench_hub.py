@@ -4,9 +4,11 @@ For each backend (SQLite always; PostgreSQL when ``--postgres URL`` or
 ``SENDX_TEST_POSTGRES_URL`` is given) this starts ``sendx serve --workers N`` on 127.0.0.1
 in a fresh data directory, registers two schools, and has ``--clients`` threads POST signed
 movement envelopes (upload → verify signature → validate → encrypt → store → log append)
-for ``--seconds``.  Baseline in the same run: ``GET /healthz`` through the same server and
-clients (the HTTP + worker ceiling).  Afterwards it checks that every transfer acknowledged
-with 201 is in the store and that the log holds exactly one leaf per transfer.
+for ``--seconds``, after a short warm-up of transfers that is not counted.  Baseline in the
+same run: ``GET /healthz`` through the same server and clients (the HTTP + worker ceiling).
+Afterwards it checks that every transfer acknowledged with 201 is in the store and that the
+log holds exactly one leaf per transfer.  The server and the clients are ``bench/hubdriver.py``,
+the same driver the hub's crash and load tests use.
 Targets (2 cores): ≥ 200 transfers/s on SQLite, ≥ 400/s on PostgreSQL.
 
     python bench/bench_hub.py [--json] [--seconds S] [--clients 8] [--workers N] [--postgres URL]
@@ -17,14 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,29 +28,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
-
+from bench.figures import Figure, target  # noqa: E402
+from bench.hubdriver import HubProcess, Upload, reset_postgres, run_load  # noqa: E402
+from exchange.client import make_envelope  # noqa: E402
 from exchange.hub import build_hub  # noqa: E402
 from exchange.keys import SigningKey  # noqa: E402
-from exchange.signing import sign_envelope  # noqa: E402
 
 MOVEMENT = json.loads((ROOT / "schemas" / "movement" / "examples" / "ap-placement-start.json").read_text())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+#: SPEC §10 on 2 cores: transfers per second with 8 clients.
+TARGET_PER_SECOND = {"sqlite": 200, "postgresql": 400}
 
 
 def _provision(env: dict[str, str]) -> tuple[Any, SigningKey, str]:
@@ -66,118 +48,31 @@ def _provision(env: dict[str, str]) -> tuple[Any, SigningKey, str]:
     return hub, key, hub.new_token("school-145832")
 
 
-def _envelopes(key: SigningKey, n: int) -> list[bytes]:
+def _uploads(key: SigningKey, token: str, n: int) -> list[Upload]:
     out = []
     for _ in range(n):
         doc = {**MOVEMENT, "eventId": f"MV-{uuid.uuid4().hex[:16]}"}
-        env = {
-            "$schema": "https://schemas.sendx.org.uk/envelope/v1",
-            "envelopeId": f"env-{uuid.uuid4().hex[:16]}",
-            "kind": "movement",
-            "sender": "school-145832",
-            "recipient": "ap-103614",
-            "created": "2026-11-01T09:00:00Z",
-            "idempotencyKey": f"idem-{uuid.uuid4().hex}",
-            "document": doc,
-        }
-        out.append(json.dumps(sign_envelope(env, key)).encode())
+        env = make_envelope(doc, "movement", sender_key=key, recipient="ap-103614")
+        out.append(Upload(json.dumps(env).encode(), token))
     return out
 
 
-def _load(base: str, token: str, clients: int, seconds: float, bodies: list[bytes] | None) -> dict[str, Any]:
-    """Run ``clients`` threads for ``seconds``; POST bodies if given, else GET /healthz."""
-    lock = threading.Lock()
-    latencies: list[float] = []
-    created: list[str] = []
-    failures: list[str] = []
-    it = iter(bodies or [])
-    stop = time.perf_counter() + seconds
-
-    def worker() -> None:
-        http = requests.Session()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        while time.perf_counter() < stop:
-            if bodies is not None:
-                with lock:
-                    body = next(it, None)
-                if body is None:
-                    return
-            t0 = time.perf_counter()
-            try:
-                if bodies is None:
-                    r = http.get(base + "/healthz", timeout=30)
-                else:
-                    r = http.post(base + "/v1/transfers", data=body, headers=headers, timeout=30)
-            except requests.RequestException as exc:
-                with lock:
-                    failures.append(type(exc).__name__)
-                continue
-            dt = time.perf_counter() - t0
-            with lock:
-                latencies.append(dt)
-                if bodies is None and r.status_code == 200:
-                    pass
-                elif bodies is not None and r.status_code == 201:
-                    created.append(r.json()["id"])
-                else:
-                    failures.append(str(r.status_code))
-
-    t_start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t_start
-    lat = sorted(latencies)
-    return {
-        "requests": len(lat),
-        "per_second": len(lat) / elapsed if elapsed else 0.0,
-        "p50_ms": 1000 * statistics.median(lat) if lat else None,
-        "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
-        "failures": len(failures),
-        "failure_kinds": sorted(set(failures)),
-        "created": created,
-    }
-
-
 def run_backend(name: str, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
-    home = tempfile.mkdtemp(prefix=f"sendx-bench-{name}-")
-    env = {**os.environ, "SENDX_HOME": home}
+    home = Path(tempfile.mkdtemp(prefix=f"sendx-bench-{name}-"))
     if url:
-        _reset_postgres(url)
-        env["SENDX_DATABASE_URL"] = url
-    else:
-        env.pop("SENDX_DATABASE_URL", None)
-    hub, key, token = _provision(env)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "serve", "--port", str(port), "--workers", str(args.workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            raise SystemExit(
-                f"{name}: the hub did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}"
-            )
-        bodies = _envelopes(key, int(args.seconds * 1500) + 100)
-        _load(base, token, args.clients, 1.0, None)  # warm-up: workers import and connect
-        baseline = _load(base, token, args.clients, args.seconds, None)
-        transfers = _load(base, token, args.clients, args.seconds, bodies)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # our own server's process group only
-        server.wait(timeout=30)
+        reset_postgres(url)
+    # Named outright, so a SENDX_DATABASE_URL in the environment never splits the two sides.
+    database = url or f"sqlite:///{home / 'hub.sqlite'}"
+    hub, key, token = _provision({"SENDX_HOME": str(home), "SENDX_DATABASE_URL": database})
+    uploads = _uploads(key, token, int(args.seconds * 1500) + 100)
+    warm, uploads = uploads[: 4 * args.workers], uploads[4 * args.workers :]
+    with HubProcess(home, database, workers=args.workers) as server:
+        assert server.url is not None
+        # Warm-up, not counted: every worker imports, connects and compiles its validators.
+        run_load(server.url, None, clients=args.clients, seconds=1.0)
+        warmed = run_load(server.url, warm, clients=args.clients)
+        baseline = run_load(server.url, None, clients=args.clients, seconds=args.seconds)
+        transfers = run_load(server.url, uploads, clients=args.clients, seconds=args.seconds)
 
     from sqlalchemy import select
 
@@ -187,24 +82,55 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace) -> dict[st
         stored = set(s.scalars(select(Transfer.id)))
     counts = hub.counts()
     hub.store.dispose()
-    missing = [t for t in transfers["created"] if t not in stored]
+    created = [a.body["id"] for a in warmed.answers + transfers.answers if a.status == 201]
+    failures = [a.status for a in transfers.answers if a.status != 201]
+    missing = [t for t in created if t not in stored]
     return {
         "backend": name,
         "workers": args.workers,
         "clients": args.clients,
-        "healthz_per_second": round(baseline["per_second"], 1),
-        "transfers_per_second": round(transfers["per_second"], 1),
-        "p50_ms": round(transfers["p50_ms"] or 0, 2),
-        "p99_ms": round(transfers["p99_ms"] or 0, 2),
-        "ratio_to_healthz": round(transfers["per_second"] / baseline["per_second"], 3)
-        if baseline["per_second"]
-        else None,
-        "acknowledged": len(transfers["created"]),
-        "failures": transfers["failures"],
-        "failure_kinds": transfers["failure_kinds"],
+        "healthz_per_second": round(baseline.per_second, 1),
+        "transfers_per_second": round(transfers.per_second, 1),
+        "p50_ms": round(transfers.p50_ms or 0, 2),
+        "p99_ms": round(transfers.p99_ms or 0, 2),
+        "ratio_to_healthz": round(transfers.per_second / baseline.per_second, 3) if baseline.per_second else None,
+        "acknowledged": len(created),
+        "failures": len(failures) + transfers.lost_responses,
+        "failure_kinds": sorted({str(f) for f in failures} | set(transfers.lost_kinds)),
         "acknowledged_but_missing": len(missing),
-        "log_leaves_match": counts["log_leaves"] == counts["transfers"] == len(stored),
+        "log_leaves_match": counts["log_leaves"] == counts["transfers"] == len(stored) == len(set(created)),
     }
+
+
+def figures(results: list[dict[str, Any]]) -> list[Figure]:
+    out = []
+    for r in results:
+        at = f"{r['backend']}, {r['clients']} clients, {r['workers']} workers"
+        goal, met = target(">=", TARGET_PER_SECOND[r["backend"]], "/s", r["transfers_per_second"])
+        no_loss, none_lost = target("<=", 0, "", r["acknowledged_but_missing"])
+        out += [
+            Figure(
+                "hub",
+                f"transfers per second ({at})",
+                r["transfers_per_second"],
+                "/s",
+                baseline=f"GET /healthz {r['healthz_per_second']:.0f}/s",
+                ratio=r["ratio_to_healthz"],
+                target=goal,
+                met=met,
+            ),
+            Figure("hub", f"transfer p50 latency ({at})", r["p50_ms"], "ms"),
+            Figure("hub", f"transfer p99 latency ({at})", r["p99_ms"], "ms"),
+            Figure(
+                "hub",
+                f"acknowledged transfers lost ({at})",
+                r["acknowledged_but_missing"],
+                "",
+                target=no_loss,
+                met=none_lost and r["log_leaves_match"],
+            ),
+        ]
+    return out
 
 
 def main() -> None:
@@ -222,7 +148,8 @@ def main() -> None:
     if args.postgres:
         results.append(run_backend("postgresql", args.postgres, args))
     if args.json:
-        print(json.dumps({"bench": "hub", "cpus": os.cpu_count(), "results": results}, indent=2))
+        payload = {"bench": "hub", "cpus": os.cpu_count(), "results": results}
+        print(json.dumps({**payload, "figures": [f.to_dict() for f in figures(results)]}, indent=2))
         return
     print(f"hub transfers, {args.clients} clients, {args.workers} gunicorn workers, {os.cpu_count()} CPUs")
     print(

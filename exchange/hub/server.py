@@ -63,6 +63,11 @@ def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dic
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
+            # gunicorn ≥ 25.1 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl)
+            # by default: each hub started on a machine would take it from the one before, and
+            # stopping one would delete another's.  The hub has no use for it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return create_app(cfg)
