@@ -79,20 +79,29 @@ def _decode_key(text: str | bytes) -> bytes:
 
 
 def read_or_create_secret(path: Path, make: Any) -> bytes:
-    """Read a secret file, or create it with ``make()`` (0600, never overwriting a racing writer)."""
+    """Read a secret file, or create it with ``make()`` (0600, never overwriting a racing writer).
+
+    The secret is written and synced under a temporary name and only then linked into place,
+    so a crash or a racing worker never sees an empty or half-written key file.
+    """
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     data: bytes = make()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race: use its secret
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and refuses to replace a secret another worker linked first
+        except FileExistsError:
+            return path.read_bytes()
+    finally:
+        tmp.unlink(missing_ok=True)
     return data
 
 
