@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -72,7 +73,24 @@ def keys_list(home: Path | None, fmt: str) -> None:
         click.echo(f"{info.org:<20} {key.kid}  from {format_time(key.not_before)}  {state}  [{private}]")
 
 
-@keys_group.command("revoke")
+class _KidArgument(click.Command):
+    """A key id is base64url and so may start with '-': never mistake one for an option.
+
+    A 43-character thumbprint is no option name, so such an argument is moved behind ``--``
+    (what a user would otherwise have to type) before click parses the line.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        kids = [a for a in args if _DASHED_KID.fullmatch(a)]
+        if kids and "--" not in args:
+            args = [*(a for a in args if a not in kids), "--", *kids]
+        return super().parse_args(ctx, args)
+
+
+_DASHED_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
+
+
+@keys_group.command("revoke", cls=_KidArgument)
 @click.argument("kid")
 @click.option("--at", "at_text", help="Revocation time (RFC 3339, e.g. 2026-05-01T12:00:00Z); default now.")
 @click.option(

@@ -144,3 +144,17 @@ def test_usage_errors_exit_2(run_cli, home, tmp_path):
     garbage = tmp_path / "plan.sig.json"
     garbage.write_text('{"jws": "truncated"}')
     assert run_cli("verify", doc).exit_code == 1
+
+
+def test_a_key_id_starting_with_a_dash_is_still_an_argument(run_cli, home, monkeypatch):
+    """Thumbprints are base64url: one in 64 starts with '-', which click would read as an option."""
+    from exchange import keys
+
+    dashed = next(k for k in iter(lambda: keys.SigningKey.generate("la-330"), None) if k.kid.startswith("-"))
+    monkeypatch.setattr(keys.SigningKey, "generate", classmethod(lambda cls, org: dashed))
+    assert _new_key(run_cli) == dashed.kid
+    revoked = run_cli("keys", "revoke", dashed.kid, "--reason", "superseded")
+    assert revoked.exit_code == 0, revoked.output
+    assert run_cli("keys", "revoke", "--reason", "retired", dashed.kid).exit_code == 0
+    listed = json.loads(run_cli("keys", "list", "--format", "json").output)
+    assert [k["kid"] for k in listed] == [dashed.kid] and listed[0]["revokedAt"]
