@@ -496,7 +496,8 @@ def la_metrics(
     ehcps: Iterable[Mapping[str, Any]] = (),
     lost_ctfs_waiting: int = 0,
 ) -> LaMetrics:
-    """The LA's figures from a movement history (any events: those outside the area are ignored).
+    """The LA's figures on ``as_of`` from a movement history (events outside the area, or dated
+    after ``as_of``, are ignored).
 
     - AP in/out: movements into AP from outside it, and out of AP to anything that is not AP,
       counted by the month of ``effectiveDate``; every month between the first and the last
@@ -512,7 +513,8 @@ def la_metrics(
       with a recorded exception, late ones without; live plans whose review is overdue
       (12 months after the last review or the final plan, 6 months for a child under 5).
     """
-    mine = [t for t in _ordered(events) if touches_area(t[2], la_code)]
+    # A movement dated after ``as_of`` (a planned AP end, recorded early) has not happened yet.
+    mine = [t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)]
     into: Counter[str] = Counter()
     out: Counter[str] = Counter()
     exits = reintegrated = 0

@@ -119,6 +119,16 @@ def test_metrics_la_331_known_answers() -> None:
     assert [(c.upn, c.last_setting) for c in m.unknown_cases] == [(P3, "Yew Tuition Centre")]
 
 
+def test_movements_dated_after_the_as_of_date_have_not_happened_yet() -> None:
+    """P2's planned AP end, recorded early, must not count as an exit (or end the placement) today."""
+    planned = ev("ap-placement-end", P2, "2026-02-10", X, B, reintegration="mainstream")
+    m = la_metrics([*HISTORY, planned], la_code="330", as_of=AS_OF)
+    assert (m.movements, m.out_of_ap, m.open_placements) == (8, 1, 1)
+    assert sorted(m.placement_days) == [45, 92]
+    later = la_metrics([*HISTORY, planned], la_code="330", as_of=dt.date(2026, 3, 1))
+    assert (later.movements, later.out_of_ap, later.open_placements) == (9, 2, 0)
+
+
 def test_metrics_with_no_ap_and_no_data() -> None:
     m = la_metrics(HISTORY, la_code="999", as_of=AS_OF)
     assert m.movements == 0 and m.ap_by_month == () and m.mean_days_in_ap is None
