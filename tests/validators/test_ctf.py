@@ -181,10 +181,10 @@ def test_progress_count_survives_chunk_boundaries(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- hardening
 
 
-def test_billion_laughs_is_refused_quickly() -> None:
-    start = time.perf_counter()
+def test_billion_laughs_is_refused_before_any_expansion() -> None:
+    # Refused at the DOCTYPE, before libxml2 could expand a single entity (no timing needed:
+    # the message says where it stopped).
     report = _report("ctf-attack-billion-laughs.xml")
-    assert time.perf_counter() - start < 5
     assert not report.valid
     [issue] = report.issues
     assert issue.rule == "DOC-PARSE" and "DOCTYPE" in issue.message
