@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from validators import kinds, parsing
 from validators.errors import InputError, SendxError, TooLargeError
 from validators.report import Issue, Report, Severity
 from validators.rules import Context, Rule, all_rules, declare
@@ -46,8 +47,6 @@ def validate(
     JSON object.  ``kind`` skips recognition.  Raises ``InputError`` only when a path
     cannot be read or names an unknown kind.
     """
-    from validators import kinds, parsing
-
     ctx = context or Context()
     path = str(data) if isinstance(data, Path) else None
     if kind is not None and kinds.get_kind(kind) is None:
@@ -83,8 +82,6 @@ def _parse_failure(exc: SendxError, kind: str | None, path: str | None) -> Repor
 
 
 def _sniff_file(path: Path) -> str:
-    from validators import parsing
-
     try:
         with path.open("rb") as fh:
             return parsing.sniff_format(fh.read(512))
@@ -93,8 +90,6 @@ def _sniff_file(path: Path) -> str:
 
 
 def _validate_json(doc: Any, kind: str | None, ctx: Context, path: str | None) -> Report:
-    from validators import kinds
-
     spec = kinds.get_kind(kind) if kind else kinds.detect_json(doc)
     if spec is None or spec.syntax != "json":
         return Report(kind, [_unknown_kind(doc)], path)
@@ -104,7 +99,7 @@ def _validate_json(doc: Any, kind: str | None, ctx: Context, path: str | None) -
 
 
 def _validate_xml(source: bytes | Path, kind: str | None, ctx: Context, path: str | None) -> Report:
-    from validators import kinds, xml
+    from validators import xml  # lxml is imported only when an XML document arrives
 
     try:
         root = xml.root_tag(source)

@@ -10,11 +10,12 @@ Timescale rules judge against ``Context.as_of`` so results are reproducible.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from validators.dates import add_months, age_on, end_of_age_25_year, parse_date
+from validators.dates import add_days, add_months, age_on, end_of_age_25_year, parse_date
 from validators.jsonkind import register_json_kind
 from validators.rules import Context, Finding, memo, rule
 
@@ -132,20 +133,6 @@ _NUMBERISH_RE = re.compile(rf"\b{_NUM}\b|%|\b(?:all|every|each|independently)\b"
 _COP = "SEND Code of Practice 0-25 (2015)"
 
 
-def _sections(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    return doc["sections"]
-
-
-def _items(doc: Mapping[str, Any], section: str, key: str) -> Sequence[Mapping[str, Any]]:
-    # Rules run only on schema-valid plans, so a present section is an object.
-    sec = doc["sections"].get(section)
-    return sec.get(key, ()) if sec else ()
-
-
-def _need_ids(doc: Mapping[str, Any], section: str) -> set[str]:
-    return {n["id"] for n in _items(doc, section, "needs")}
-
-
 _ID_LISTS = (
     ("B", "needs"),
     ("C", "needs"),
@@ -158,29 +145,78 @@ _ID_LISTS = (
 )
 _PROVISION_SECTIONS = ("F", "G", "H1", "H2")
 _PROVISION_TEXT = ("description", "frequency", "duration", "deliveredBy")
+_provision_text = operator.itemgetter(*_PROVISION_TEXT)
+_TIMELINE_ORDER = ("requestDate", "decisionDate", "draftIssuedDate", "finalIssuedDate")
+_SECTION_SET = frozenset(SECTIONS)
 
 
 class _Facts:
-    """What several rules derive from one plan, worked out once per document (see ``memo``)."""
+    """What several rules derive from one plan, worked out once per document (see ``memo``).
+
+    Every rule runs on every schema-valid plan, so each fact here is used by some rule on
+    every document: building them all at once, in plain loops, is cheaper than deriving
+    them rule by rule (the parsed dates alone were parsed some 25 times per plan).
+    """
+
+    __slots__ = (
+        "dates",
+        "dob",
+        "exception_reasons",
+        "ids",
+        "items",
+        "lowered",
+        "maybe_vague",
+        "need_ids",
+        "need_refs",
+        "outcome_ids",
+        "outcome_need_refs",
+        "outcome_refs",
+        "plan_date",
+        "plan_end",
+    )
 
     def __init__(self, doc: Mapping[str, Any]) -> None:
-        items = {(s, k): _items(doc, s, k) for s, k in _ID_LISTS}
+        sections = doc["sections"]
+        #: Per section with a list: its needs, outcomes or provision (``()`` when absent).
+        self.items: dict[str, Sequence[Mapping[str, Any]]] = {}
+        for s, key in _ID_LISTS:
+            # Rules run only on schema-valid plans, so a present section is an object.
+            sec = sections.get(s)
+            self.items[s] = sec.get(key, ()) if sec else ()
+        items = self.items
         #: Every need, outcome and provision id in document order (duplicates kept).
-        self.ids = [i["id"] for v in items.values() for i in v]
-        self.need_ids = {s: {n["id"] for n in items[s, "needs"]} for s in ("B", "C", "D")}
-        self.outcome_ids = {o["id"] for o in items["E", "outcomes"]}
-        #: Per provision section: every need and every outcome its provision points at.
-        self.need_refs = {s: {r for p in items[s, "provision"] for r in p["needs"]} for s in _PROVISION_SECTIONS}
-        self.outcome_refs = {
-            s: {r for p in items[s, "provision"] for r in p.get("outcomes", ())} for s in _PROVISION_SECTIONS
-        }
-        #: Per provision section: each provision's text fields, lower-cased.
-        self.lowered = {
-            s: [[p[f].lower() for f in _PROVISION_TEXT] for p in items[s, "provision"]] for s in _PROVISION_SECTIONS
-        }
+        self.ids = [i["id"] for s, _ in _ID_LISTS for i in items[s]]
+        self.need_ids = {s: {n["id"] for n in items[s]} for s in ("B", "C", "D")}
+        self.outcome_ids = {o["id"] for o in items["E"]}
+        #: Every need some outcome is linked to.
+        self.outcome_need_refs = {r for o in items["E"] for r in o["needs"]}
+        #: Per provision section: every need and every outcome its provision points at, and
+        #: each provision's text fields (in ``_PROVISION_TEXT`` order), lower-cased.
+        self.need_refs: dict[str, set[str]] = {}
+        self.outcome_refs: dict[str, set[str]] = {}
+        self.lowered: dict[str, list[tuple[str, ...]]] = {}
+        for s in _PROVISION_SECTIONS:
+            need_refs: set[str] = set()
+            outcome_refs: set[str] = set()
+            lowered = []
+            for p in items[s]:
+                need_refs.update(p["needs"])
+                outcome_refs.update(p.get("outcomes", ()))
+                lowered.append(tuple(map(str.lower, _provision_text(p))))
+            self.need_refs[s], self.outcome_refs[s], self.lowered[s] = need_refs, outcome_refs, lowered
         text = "\n".join(f for s in _PROVISION_SECTIONS for p in self.lowered[s] for f in p)
         #: False only when no provision text can contain vague wording (a cheap, exact pre-check).
         self.maybe_vague = any(key in text for key in _VAGUE_KEYS)
+
+        t = doc["timeline"]
+        #: The timeline's dates, parsed (``None`` when absent or not a date).
+        self.dates = {k: parse_date(t.get(k)) for k in (*_TIMELINE_ORDER, "lastReviewDate")}
+        self.dob = parse_date(doc["child"]["dateOfBirth"])
+        #: The date the plan speaks from: final, else draft, else ``None`` (then "today").
+        self.plan_date = self.dates["finalIssuedDate"] or self.dates["draftIssuedDate"]
+        #: The last day a plan may run (end of the academic year of the 25th birthday).
+        self.plan_end = end_of_age_25_year(self.dob) if self.dob else None
+        self.exception_reasons = [e["reason"] for e in t.get("exceptions", [])]
 
 
 def _facts(doc: Mapping[str, Any], ctx: Context) -> _Facts:
@@ -195,8 +231,11 @@ def _facts(doc: Mapping[str, Any], ctx: Context) -> _Facts:
     summary="A plan has every section A to K (J may be null when there is no personal budget)",
 )
 def _sections_present(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
+    sections = doc["sections"]
+    if sections.keys() >= _SECTION_SET:
+        return
     for s in SECTIONS:
-        if s not in _sections(doc):
+        if s not in sections:
             yield Finding(
                 f"/sections/{s}",
                 f"section {s} is missing",
@@ -212,12 +251,12 @@ def _sections_present(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]
     summary="Need, outcome and provision ids are unique within the plan",
 )
 def _unique_ids(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    ids = _facts(doc, ctx).ids
-    if len(set(ids)) == len(ids):
+    facts = _facts(doc, ctx)
+    if len(set(facts.ids)) == len(facts.ids):
         return
     seen: dict[str, str] = {}
     for section, key in _ID_LISTS:
-        for n, item in enumerate(_items(doc, section, key)):
+        for n, item in enumerate(facts.items[section]):
             where = f"/sections/{section}/{key}/{n}/id"
             if item["id"] in seen:
                 yield Finding(where, f"id {item['id']!r} is already used at {seen[item['id']]}")
@@ -228,10 +267,11 @@ def _unique_ids(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 def _coverage_rule(need_section: str, provision_sections: tuple[str, ...]) -> Any:
     def check(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
         facts = _facts(doc, ctx)
-        met = set().union(*(facts.need_refs[s] for s in provision_sections))
+        refs = facts.need_refs
+        met = refs[provision_sections[0]].union(*[refs[s] for s in provision_sections[1:]])
         if facts.need_ids[need_section] <= met:
             return
-        for n, need in enumerate(_items(doc, need_section, "needs")):
+        for n, need in enumerate(facts.items[need_section]):
             if need["id"] not in met:
                 where = " or ".join(provision_sections)
                 yield Finding(
@@ -283,7 +323,7 @@ def _links(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
         needs = facts.need_ids[target]
         if facts.need_refs[section] <= needs and facts.outcome_refs[section] <= outcomes:
             continue
-        for n, p in enumerate(_items(doc, section, "provision")):
+        for n, p in enumerate(facts.items[section]):
             for k, ref in enumerate(p["needs"]):
                 if ref not in needs:
                     yield Finding(
@@ -301,25 +341,27 @@ def _links(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 
 def _quantified_rule(section: str) -> Any:
     def check(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-        lowered = _facts(doc, ctx).lowered[section]
-        for n, p in enumerate(_items(doc, section, "provision")):
-            _, frequency, duration, delivered_by = lowered[n]
-            base = f"/sections/{section}/provision/{n}"
+        facts = _facts(doc, ctx)
+        for n, (_, frequency, duration, delivered_by) in enumerate(facts.lowered[section]):
+            # The finding's wording needs the original text; look it up only when one fires.
             if not _QUANT_FREQ_RE.search(frequency):
+                p = facts.items[section][n]
                 yield Finding(
-                    f"{base}/frequency",
+                    f"/sections/{section}/provision/{n}/frequency",
                     f"how often provision {p['id']!r} happens is not quantified: {p['frequency']!r}",
                     'say how many sessions of what length per period, e.g. "2 sessions of 30 minutes each week"',
                 )
             if not _QUANT_DUR_RE.search(duration):
+                p = facts.items[section][n]
                 yield Finding(
-                    f"{base}/duration",
+                    f"/sections/{section}/provision/{n}/duration",
                     f"how long provision {p['id']!r} lasts is not quantified: {p['duration']!r}",
                     'give a period or end date, e.g. "36 weeks" or "until July 2027"',
                 )
             if delivered_by.strip() in _GENERIC_PROVIDERS:
+                p = facts.items[section][n]
                 yield Finding(
-                    f"{base}/deliveredBy",
+                    f"/sections/{section}/provision/{n}/deliveredBy",
                     f"who delivers provision {p['id']!r} is too general: {p['deliveredBy']!r}",
                     'name the role and level of expertise, e.g. "teaching assistant trained in precision teaching"',
                 )
@@ -335,7 +377,7 @@ def _vague_rule(section: str) -> Any:
         facts = _facts(doc, ctx)
         if not facts.maybe_vague:
             return
-        for n, p in enumerate(_items(doc, section, "provision")):
+        for n, p in enumerate(facts.items[section]):
             for field, text in zip(_PROVISION_TEXT, facts.lowered[section][n], strict=True):
                 m = _VAGUE_RE.search(text)
                 if m:
@@ -378,9 +420,12 @@ for _sec, _src in (
     summary="Every outcome is linked to needs recorded in B, C or D",
 )
 def _outcomes_linked(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    need_ids = _facts(doc, ctx).need_ids
+    facts = _facts(doc, ctx)
+    need_ids = facts.need_ids
     needs = need_ids["B"] | need_ids["C"] | need_ids["D"]
-    for n, o in enumerate(_items(doc, "E", "outcomes")):
+    if facts.outcome_need_refs <= needs:
+        return
+    for n, o in enumerate(facts.items["E"]):
         for k, ref in enumerate(o["needs"]):
             if ref not in needs:
                 yield Finding(
@@ -397,15 +442,17 @@ def _outcomes_linked(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="Every special educational need in B has at least one outcome in E",
 )
 def _needs_have_outcomes(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    linked = {ref for o in _items(doc, "E", "outcomes") for ref in o["needs"]}
-    for n, need in enumerate(_items(doc, "B", "needs")):
+    facts = _facts(doc, ctx)
+    linked = facts.outcome_need_refs
+    if facts.need_ids["B"] <= linked:
+        return
+    for n, need in enumerate(facts.items["B"]):
         if need["id"] not in linked:
             yield Finding(f"/sections/B/needs/{n}", f"need {need['id']!r} has no outcome in section E")
 
 
 def _plan_date(doc: Mapping[str, Any], ctx: Context) -> dt.date:
-    t = doc["timeline"]
-    return parse_date(t.get("finalIssuedDate")) or parse_date(t.get("draftIssuedDate")) or ctx.as_of
+    return _facts(doc, ctx).plan_date or ctx.as_of
 
 
 @rule(
@@ -416,19 +463,21 @@ def _plan_date(doc: Mapping[str, Any], ctx: Context) -> dt.date:
     summary="Outcomes are specific, measurable and time-bound: a measure, a reachable date, a quantity",
 )
 def _outcomes_smart(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    request = parse_date(doc["timeline"]["requestDate"])
-    dob = parse_date(doc["child"]["dateOfBirth"])
-    plan_end = end_of_age_25_year(dob) if dob else None
-    for n, o in enumerate(_items(doc, "E", "outcomes")):
-        base = f"/sections/E/outcomes/{n}"
+    facts = _facts(doc, ctx)
+    request, plan_end = facts.dates["requestDate"], facts.plan_end
+    for n, o in enumerate(facts.items["E"]):
         by = parse_date(o["by"])
         if by and request and by <= request:
-            yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, before the plan was requested")
+            yield Finding(
+                f"/sections/E/outcomes/{n}/by", f"outcome {o['id']!r} is due {by}, before the plan was requested"
+            )
         if by and plan_end and by > plan_end:
-            yield Finding(f"{base}/by", f"outcome {o['id']!r} is due {by}, after the plan must end (age 25)")
+            yield Finding(
+                f"/sections/E/outcomes/{n}/by", f"outcome {o['id']!r} is due {by}, after the plan must end (age 25)"
+            )
         if not _NUMBERISH_RE.search(f"{o['description']}\n{o['measure']}".lower()):
             yield Finding(
-                f"{base}/description",
+                f"/sections/E/outcomes/{n}/description",
                 f"outcome {o['id']!r} has nothing to measure it by",
                 'state how much or how often, e.g. "in 4 out of 5 sessions"',
             )
@@ -442,8 +491,8 @@ def _outcomes_smart(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="From Year 9 (age 14) outcomes include preparing for adulthood",
 )
 def _pfa(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    dob = parse_date(doc["child"]["dateOfBirth"])
-    outcomes = _items(doc, "E", "outcomes")
+    facts = _facts(doc, ctx)
+    dob, outcomes = facts.dob, facts.items["E"]
     if (
         dob
         and age_on(dob, _plan_date(doc, ctx)) >= 14
@@ -468,7 +517,7 @@ _NAMED_SETTING_NOT_NEEDED = frozenset({"home", "employment", "other"})
     summary="A final plan names the setting and its type, identified by URN, UKPRN or LAESTAB",
 )
 def _placement(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    section = _sections(doc).get("I")
+    section = doc["sections"].get("I")
     if doc["status"] == "draft" or not isinstance(section, Mapping):
         return
     place = section["placement"]
@@ -496,21 +545,19 @@ def _placement(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="The child or young person is aged 0 to 25 (to the end of that academic year) when the plan is issued",
 )
 def _age(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    dob = parse_date(doc["child"]["dateOfBirth"])
+    facts = _facts(doc, ctx)
+    dob = facts.dob
     if dob is None:
         return
     when = _plan_date(doc, ctx)
     if dob > when:
         yield Finding("/child/dateOfBirth", f"date of birth {dob} is after the plan date {when}")
-    elif when > end_of_age_25_year(dob):
+    elif when > facts.plan_end:  # type: ignore[operator]  # set whenever dob is
         yield Finding(
             "/child/dateOfBirth",
             f"on {when} the young person is past the end of the academic "
-            f"year of their 25th birthday ({end_of_age_25_year(dob)}); a plan cannot run beyond it",
+            f"year of their 25th birthday ({facts.plan_end}); a plan cannot run beyond it",
         )
-
-
-_TIMELINE_ORDER = ("requestDate", "decisionDate", "draftIssuedDate", "finalIssuedDate")
 
 
 @rule(
@@ -521,10 +568,8 @@ _TIMELINE_ORDER = ("requestDate", "decisionDate", "draftIssuedDate", "finalIssue
     summary="Request, decision, draft and final dates run in order and none is in the future",
 )
 def _timeline_order(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    t = doc["timeline"]
     prev: tuple[str, dt.date] | None = None
-    for key in (*_TIMELINE_ORDER, "lastReviewDate"):
-        d = parse_date(t.get(key))
+    for key, d in _facts(doc, ctx).dates.items():
         if d is None:
             continue
         if d > ctx.as_of:
@@ -542,17 +587,13 @@ def _timeline_order(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="The decision whether to assess is made within 6 weeks of the request",
 )
 def _six_weeks(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    t = doc["timeline"]
-    req, dec = parse_date(t["requestDate"]), parse_date(t.get("decisionDate"))
+    dates = _facts(doc, ctx).dates
+    req, dec = dates["requestDate"], dates["decisionDate"]
     if req and dec and (dec - req).days > 42:
         yield Finding(
             "/timeline/decisionDate",
             f"the decision came {(dec - req).days} days after the request; the limit is 6 weeks (42 days)",
         )
-
-
-def _excepted(doc: Mapping[str, Any]) -> list[str]:
-    return [e["reason"] for e in doc["timeline"].get("exceptions", [])]
 
 
 @rule(
@@ -563,9 +604,8 @@ def _excepted(doc: Mapping[str, Any]) -> list[str]:
     summary="The final plan is issued within 20 weeks of the request (unless an exception is recorded)",
 )
 def _twenty_weeks(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    for late in _late_by(doc, ctx):
-        if not _excepted(doc):
-            yield late
+    if not _facts(doc, ctx).exception_reasons:
+        yield from _late_by(doc, ctx)
 
 
 @rule(
@@ -576,19 +616,22 @@ def _twenty_weeks(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="A plan issued after 20 weeks with a recorded exception is reported for the LA's returns",
 )
 def _twenty_weeks_excepted(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    reasons = _excepted(doc)
-    for late in _late_by(doc, ctx):
-        if reasons:
+    reasons = _facts(doc, ctx).exception_reasons
+    if reasons:
+        for late in _late_by(doc, ctx):
             yield Finding(late.location, f"{late.message}; excepted: {', '.join(reasons)}")
 
 
+_TWENTY_WEEKS = dt.timedelta(weeks=20)
+
+
 def _late_by(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    t = doc["timeline"]
-    req = parse_date(t["requestDate"])
+    dates = _facts(doc, ctx).dates
+    req = dates["requestDate"]
     if req is None:
         return
-    deadline = req + dt.timedelta(weeks=20)
-    final = parse_date(t.get("finalIssuedDate"))
+    deadline = add_days(req, _TWENTY_WEEKS)
+    final = dates["finalIssuedDate"]
     if final and final > deadline:
         yield Finding(
             "/timeline/finalIssuedDate",
@@ -610,8 +653,8 @@ def _late_by(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     summary="The family has at least 15 days between the draft and the final plan",
 )
 def _fifteen_days(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
-    t = doc["timeline"]
-    draft, final = parse_date(t.get("draftIssuedDate")), parse_date(t.get("finalIssuedDate"))
+    dates = _facts(doc, ctx).dates
+    draft, final = dates["draftIssuedDate"], dates["finalIssuedDate"]
     if draft and final and (final - draft).days < 15:
         yield Finding(
             "/timeline/finalIssuedDate",
@@ -630,9 +673,9 @@ def _fifteen_days(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 def _review_due(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
     if doc["status"] not in ("final", "amended"):
         return
-    t = doc["timeline"]
-    last = parse_date(t.get("lastReviewDate")) or parse_date(t.get("finalIssuedDate"))
-    dob = parse_date(doc["child"]["dateOfBirth"])
+    facts = _facts(doc, ctx)
+    last = facts.dates["lastReviewDate"] or facts.dates["finalIssuedDate"]
+    dob = facts.dob
     if last is None:
         return
     months = 6 if dob and age_on(dob, ctx.as_of) < 5 else 12

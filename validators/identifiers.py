@@ -45,7 +45,12 @@ def upn_check_letter(body: str) -> str:
     """
     if len(body) != 12:
         raise ValueError("a UPN body has 12 characters")
-    total = sum(map(operator.mul, range(2, 14), map(_upn_value, body)))
+    try:
+        # Table look-ups, not a call per character: the table holds every character a
+        # well-formed UPN can; anything else takes the general rule below.
+        total = sum(map(operator.mul, range(2, 14), map(_UPN_VALUES.__getitem__, body)))
+    except KeyError:
+        total = sum(map(operator.mul, range(2, 14), map(_upn_value, body)))
     return UPN_CHECK_LETTERS[total % 23]
 
 
@@ -53,11 +58,7 @@ _UPN_VALUES = {**{str(d): d for d in range(10)}, **{ch: i for i, ch in enumerate
 
 
 def _upn_value(ch: str) -> int:
-    # The table covers every character a well-formed UPN can hold; anything else keeps the
-    # general rule (a digit by value, else its index among the check letters, else ValueError).
-    value = _UPN_VALUES.get(ch)
-    if value is not None:
-        return value
+    # The general rule: a digit by value, else its index among the check letters, else ValueError.
     return int(ch) if ch.isdigit() else UPN_CHECK_LETTERS.index(ch)
 
 
@@ -76,13 +77,18 @@ def is_temporary_upn(value: object) -> bool:
 
 
 _WEIGHTS = range(10, 1, -1)
+_DIGIT_VALUES = {str(d): d for d in range(10)}
 
 
 def _weighted_sum(first_nine: str) -> int:
     """10·d1 + 9·d2 + … + 2·d9, the sum both the ULN and the NHS number check digits use."""
     if len(first_nine) != len(_WEIGHTS):
         raise ValueError(f"expected {len(_WEIGHTS)} digits, got {len(first_nine)}")
-    return sum(map(operator.mul, _WEIGHTS, map(int, first_nine)))
+    try:
+        # ASCII digits by table look-up (no int() call per digit); anything else as int() reads it.
+        return sum(map(operator.mul, _WEIGHTS, map(_DIGIT_VALUES.__getitem__, first_nine)))
+    except KeyError:
+        return sum(map(operator.mul, _WEIGHTS, map(int, first_nine)))
 
 
 def uln_check_digit(first_nine: str) -> int | None:
@@ -145,12 +151,10 @@ def is_valid_ukprn(value: object) -> bool:
     return _digits(value, 8) and str(value)[0] == "1"
 
 
-_ODS_RE = re.compile(r"(?=[A-Z0-9]*[A-Z])[A-Z0-9]{3,10}")
-
-
 def is_valid_ods_code(value: object) -> bool:
     """An NHS ODS organisation or site code: 3–10 upper-case letters/digits, one letter at least."""
-    return isinstance(value, str) and bool(_ODS_RE.fullmatch(value))
+    # ASCII letters and digits only, and ``isupper``: at least one letter, none lower-case.
+    return isinstance(value, str) and 3 <= len(value) <= 10 and value.isascii() and value.isalnum() and value.isupper()
 
 
 # Outward code + inward code, per the Royal Mail PAF formats, plus the special GIR 0AA.

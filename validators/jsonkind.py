@@ -8,6 +8,7 @@ its registered rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -15,7 +16,7 @@ import schemas
 from validators import identifiers as ids
 from validators.kinds import Kind, register_kind
 from validators.report import Issue
-from validators.rules import Context, declare, run_rules
+from validators.rules import Context, Rule, declare, run_rules
 from validators.schema import schema_issues
 
 __all__ = ["IDENTIFIER_RULES", "identifier_issues", "pointer_values", "register_json_kind"]
@@ -46,18 +47,6 @@ def _is_object(node: Any) -> bool:
     return isinstance(node, (dict, Mapping))
 
 
-def _lookup(doc: Any, pattern: str) -> Iterable[tuple[str, Any]]:
-    # Fast path for the common case of a plain pointer: no list building.
-    if "*" not in pattern:
-        node = doc
-        for part in _split(pattern):
-            if not _is_object(node) or part not in node:
-                return ()
-            node = node[part]
-        return ((pattern, node),)
-    return pointer_values(doc, pattern)
-
-
 @cache
 def _split(pattern: str) -> tuple[str, ...]:
     return tuple(pattern.strip("/").split("/"))
@@ -77,13 +66,72 @@ def pointer_values(doc: Any, pattern: str) -> Iterator[tuple[str, Any]]:
     return iter(nodes)
 
 
+@dataclass(frozen=True, slots=True)
+class _IdentifierField:
+    """One identifier field, ready to check: its key in the holding object and its rule."""
+
+    key: str
+    check: Callable[[object], bool]
+    what: str
+    rule: Rule
+    hint: str | None
+
+
+#: Identifier fields grouped by the pointer pattern of the object holding them.
+_Plan = tuple[tuple[str, tuple[_IdentifierField, ...]], ...]
+
+
+def _plan(fields: Mapping[str, str]) -> _Plan:
+    # Fields that share a holder (a kind's /child/upn, /child/uln, ...) then cost one walk
+    # down the document, not one each.
+    groups: dict[str, list[_IdentifierField]] = {}
+    for pattern, rid in fields.items():
+        holder, _, key = pattern.rpartition("/")
+        check, what, _ = IDENTIFIER_RULES[rid]
+        groups.setdefault(holder, []).append(_IdentifierField(key, check, what, _ID_RULES[rid], _ID_HINTS.get(rid)))
+    return tuple((holder, tuple(group)) for holder, group in groups.items())
+
+
+def _at(doc: Any, pointer: str) -> Any:
+    """The value at a plain pointer, or ``None`` when the path is not there."""
+    node = doc
+    for part in _split(pointer) if pointer else ():
+        if not _is_object(node) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _holders(doc: Any, pattern: str) -> Iterable[tuple[Any, str, int | None]]:
+    """(object, pointer, array index or ``None``) for each object ``pattern`` names.
+
+    The common shapes (a plain pointer, or every item of one array) are walked directly and
+    an item's pointer is only spelled out when it has something to report.
+    """
+    head, star, tail = pattern.partition("/*")
+    if not star:
+        return ((_at(doc, pattern), pattern, None),)
+    if not tail:
+        items = _at(doc, head)
+        return [(item, head, i) for i, item in enumerate(items)] if isinstance(items, list) else ()
+    return ((node, ptr, None) for ptr, node in pointer_values(doc, pattern))
+
+
+def _check_identifiers(doc: Any, plan: _Plan) -> Iterator[Issue]:
+    for pattern, group in plan:
+        for holder, ptr, index in _holders(doc, pattern):
+            if not _is_object(holder):
+                continue
+            for field in group:
+                value = holder.get(field.key)
+                if value is not None and not field.check(value):
+                    where = f"{ptr}/{field.key}" if index is None else f"{ptr}/{index}/{field.key}"
+                    yield field.rule.issue(where, f"{value!r} is not a valid {field.what}", field.hint)
+
+
 def identifier_issues(doc: Any, fields: Mapping[str, str]) -> Iterator[Issue]:
     """Check each identifier field (pointer pattern → identifier rule id) that is present."""
-    for pattern, rid in fields.items():
-        check, what, _ = IDENTIFIER_RULES[rid]
-        for ptr, value in _lookup(doc, pattern):
-            if value is not None and not check(value):
-                yield _ID_RULES[rid].issue(ptr, f"{value!r} is not a valid {what}", _ID_HINTS.get(rid))
+    return _check_identifiers(doc, _plan(fields))
 
 
 _ID_HINTS = {
@@ -108,12 +156,14 @@ def register_json_kind(name: str, *, description: str, identifiers: Mapping[str,
         summary=f"The document must match the {name} JSON Schema",
     )
 
+    id_plan = _plan(identifiers)
+
     def validate(doc: Any, ctx: Context) -> Iterator[Issue]:
         structural = list(schema_issues(name, doc, schema_rule))
         yield from structural
         if structural:
             return
-        yield from identifier_issues(doc, identifiers)
+        yield from _check_identifiers(doc, id_plan)
         yield from run_rules(name, doc, ctx)
 
     return register_kind(

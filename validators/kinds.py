@@ -80,7 +80,8 @@ def detect_json(doc: Any) -> Kind | None:
     """The kind of a parsed JSON document, from its ``$schema`` or ``resourceType``."""
     if not isinstance(doc, Mapping):
         return None
-    for kind in all_kinds():
+    load_all()
+    for kind in _KINDS.values():
         if kind.syntax == "json" and kind.detect(doc):
             return kind
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -91,6 +92,17 @@ def test_other_identifiers() -> None:
     assert ids.is_valid_ods_code("RYW") and ids.is_valid_ods_code("A81001") and not ids.is_valid_ods_code("ry-w")
     assert not ids.is_valid_ods_code("123")
     assert ids.is_valid_la_code("330") and not ids.is_valid_la_code("000") and not ids.is_valid_la_code("33")
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + " -_éİ١ﬁ\n", max_size=12))
+def test_ods_codes_are_3_to_10_upper_case_letters_or_digits_with_a_letter(value: str) -> None:
+    spec = re.fullmatch(r"(?=[A-Z0-9]*[A-Z])[A-Z0-9]{3,10}", value) is not None
+    assert ids.is_valid_ods_code(value) is spec
+
+
+@given(st.from_regex(r"[A-Z0-9]{3,10}", fullmatch=True))
+def test_ods_shaped_codes(value: str) -> None:
+    assert ids.is_valid_ods_code(value) is any(c.isalpha() for c in value)
 
 
 @pytest.mark.parametrize(
