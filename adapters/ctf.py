@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 PUPILS_SCHEMA_ID = "https://schemas.sendx.org.uk/ctf-pupils/v1"
+#: Most attributes one element may carry.  CTF elements carry none, and lxml reads and
+#: writes an element's attributes in time quadratic in their number (40,000 took minutes).
+MAX_ATTRIBUTES = 100
 MOVEMENT_SCHEMA_ID = "https://schemas.sendx.org.uk/movement/v1"
 
 
@@ -195,6 +198,8 @@ def generic_element(elem: Any) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"element": elem.tag}
     if elem.attrib:
+        if len(elem.attrib) > MAX_ATTRIBUTES:
+            raise _too_many_attributes(elem.tag, len(elem.attrib), None)
         out["attributes"] = dict(elem.attrib)
     if elem.text is not None and (len(elem) == 0 or not _blank(elem.text)):
         out["text"] = elem.text
@@ -282,11 +287,17 @@ def iter_ctf_pupils(source: bytes | Path) -> Iterator[tuple[str, dict[str, Any]]
                 del parent[0]
     if root is None:
         raise InputError("the document has no root element")
-    pupil_data = root.find("CTFpupilData")
-    if pupil_data is not None:
-        if pupil_data.attrib:
+    # Pupil JSON has no place for text or attributes of <CTfile> or <CTFpupilData>, nor for a
+    # second <CTFpupilData> (its pupils would join the first): refuse them, never drop them.
+    if not _fits_model(root):
+        raise InputError("<CTfile> with attributes or text of its own cannot be converted losslessly", where="/CTfile")
+    blocks = root.findall("CTFpupilData")
+    if len(blocks) > 1:
+        raise InputError("a CTF with two <CTFpupilData> cannot be converted losslessly", where="/CTfile/CTFpupilData")
+    for pupil_data in blocks:
+        if pupil_data.attrib or not _blank(pupil_data.text) or not _blank(pupil_data.tail):
             raise InputError(
-                "<CTFpupilData> with attributes cannot be converted losslessly", where="/CTfile/CTFpupilData"
+                "<CTFpupilData> with attributes or text cannot be converted losslessly", where="/CTfile/CTFpupilData"
             )
         pupil_data.clear()
         pupil_data.tail = None
@@ -311,17 +322,43 @@ def ctf_to_pupils(source: bytes | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- JSON → XML
 
 
+def _too_many_attributes(tag: str, n: int, where: str | None) -> InputError:
+    return InputError(
+        f"<{tag}> has {n:,} attributes, more than the {MAX_ATTRIBUTES} sendx converts",
+        where=where,
+        hint="CTF elements carry no attributes; this file was not written by a school MIS",
+    )
+
+
+def _set_text(elem: Any, attr: str, value: Any, where: str) -> None:
+    """Set ``elem.text`` or ``elem.tail``, refusing what XML cannot hold with a clear error."""
+    if value is not None and not isinstance(value, str):
+        raise InputError(f'"{attr}" must be a string', where=where)
+    try:
+        setattr(elem, attr, value)
+    except ValueError as exc:  # lxml refuses NUL, most control characters and lone surrogates
+        raise InputError(f"text that XML cannot hold: {exc}", where=where) from None
+
+
 def _from_generic(data: Any, where: str) -> Any:
     if not isinstance(data, Mapping) or not isinstance(data.get("element"), str):
         raise InputError('a generic element must be an object with an "element" name', where=where)
+    attributes = data.get("attributes", {})
+    if not isinstance(attributes, Mapping):
+        raise InputError('"attributes" must be an object of names and values', where=f"{where}/attributes")
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise _too_many_attributes(data["element"], len(attributes), f"{where}/attributes")
+    children = data.get("children", [])
+    if not isinstance(children, list):
+        raise InputError('"children" must be a list of generic elements', where=f"{where}/children")
     try:
-        elem = etree.Element(data["element"], {str(k): str(v) for k, v in data.get("attributes", {}).items()})
+        elem = etree.Element(data["element"], {str(k): str(v) for k, v in attributes.items()})
     except ValueError as exc:
         raise InputError(f"invalid element or attribute name: {exc}", where=where) from None
-    elem.text = data.get("text")
-    for i, child in enumerate(data.get("children", ())):
+    _set_text(elem, "text", data.get("text"), f"{where}/text")
+    for i, child in enumerate(children):
         elem.append(_from_generic(child, f"{where}/children/{i}"))
-    elem.tail = data.get("tail")
+    _set_text(elem, "tail", data.get("tail"), f"{where}/tail")
     return elem
 
 
@@ -338,10 +375,15 @@ def _from_json(data: Any, model: str, tag: str, where: str) -> Any:
             hint='put elements sendx does not model in "_other" as generic elements',
         )
     order = data.get(_ORDER) or _default_order(data, model)
+    for key, value in ((_ORDER, order), (_OTHER, data.get(_OTHER, []))):
+        if not isinstance(value, list):
+            raise InputError(f'"{key}" must be a list', where=f"{where}/{key}")
     used: dict[str, int] = {}
     other = iter(enumerate(data.get(_OTHER, ())))
     fields = _BY_XML[model]
     for name in order:
+        if not isinstance(name, str):
+            raise InputError('"_order" lists element names and "*" (strings only)', where=f"{where}/{_ORDER}")
         if name == "*":
             try:
                 i, item = next(other)
@@ -369,7 +411,7 @@ def _build(f: _Field, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise InputError(f"<{f.xml}> must be a string", where=where)
         child = etree.Element(f.xml)
-        child.text = value or None
+        _set_text(child, "text", value or None, where)
         return child
     if f.item is not None:
         if not isinstance(value, list):

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.plan import require_plan
 from validators.errors import InputError
 from validators.fhir import (
     DURATION_TEXT_EXT,
@@ -326,14 +327,9 @@ def ehcp_to_bundle(plan: Mapping[str, Any], *, timestamp: str | None = None) -> 
     activities reference one ServiceRequest per section G provision item.  Ids are UUIDv5
     from the plan id, so the same plan always gives the same Bundle (bar ``timestamp``).
     """
-    try:
-        plan_id = str(plan["planId"])
-        child = plan["child"]
-        sections = plan["sections"]
-        la = plan["la"]
-    except (KeyError, TypeError) as exc:
-        hint = "convert a plan that passes `sendx validate`"
-        raise InputError(f"not an EHC plan: missing {exc}", hint=hint) from None
+    require_plan(plan)
+    plan_id = str(plan["planId"])
+    child, sections, la = plan["child"], plan["sections"], plan["la"]
     nhs = child.get("nhsNumber")
     if not is_valid_nhs_number(nhs):
         raise InputError(

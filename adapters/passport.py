@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import schemas
+from adapters.plan import require_plan
 from validators.dates import add_months
 
 __all__ = ["draft_passport"]
@@ -36,8 +37,10 @@ def draft_passport(
     ``consent`` is the young person's recorded consent; without it the draft says consent is
     not yet given.  Every need in B and C becomes a passport need; every provision in F and
     G that serves those needs becomes an adjustment, keeping the plan's ids so a reader can
-    trace each adjustment back to the plan.
+    trace each adjustment back to the plan.  A plan that does not match the EHCP schema is
+    refused with an ``InputError``.
     """
+    require_plan(plan)
     child = plan["child"]
     subject: dict[str, Any] = {
         k: child[k] for k in ("givenName", "familyName", "preferredName", "dateOfBirth", "uln", "upn") if k in child

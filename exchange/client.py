@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -72,14 +73,17 @@ def load_profile(home: Path | None = None) -> Profile:
     """``$SENDX_HOME/profile.json`` (hub, participant, token), overridden by ``SENDX_HUB_URL``,
     ``SENDX_PARTICIPANT`` and ``SENDX_TOKEN``."""
     from exchange.hub.config import default_home
+    from validators.parsing import load_json, read_bytes
 
     path = (home or default_home()) / "profile.json"
     data: dict[str, Any] = {}
     if path.exists():
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the profile: {exc}", where=str(path)) from exc
+            data = load_json(read_bytes(path, 1024 * 1024))
+        except InputError as exc:
+            raise ConfigError(f"cannot read the profile: {exc.message}", where=str(path)) from exc
+        if not isinstance(data, dict):
+            raise ConfigError("the profile is not a JSON object", where=str(path))
     hub = os.environ.get("SENDX_HUB_URL") or data.get("hub") or "http://127.0.0.1:8700"
     return Profile(
         hub=str(hub).rstrip("/"),
@@ -141,10 +145,7 @@ class HubClient:
             ) from exc
         if text and resp.status_code < 400:
             return resp.content.decode("utf-8", "replace")
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
+        body = _json_body(resp.status_code, resp.content)
         if resp.status_code >= 400:
             raise _problem_error(resp.status_code, body if isinstance(body, dict) else {})
         return body
@@ -155,7 +156,7 @@ class HubClient:
         return self.request("GET", "/v1/participants/me")
 
     def keys(self, participant: str) -> dict[str, Any]:
-        return self.request("GET", f"/v1/participants/{participant}/keys")
+        return self.request("GET", f"/v1/participants/{_segment(participant)}/keys")
 
     def send(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/v1/transfers", json_body=envelope)
@@ -164,10 +165,10 @@ class HubClient:
         return self.request("GET", "/v1/inbox", params={"limit": limit, "cursor": cursor, "status": status})
 
     def transfer(self, tid: str) -> dict[str, Any]:
-        return self.request("GET", f"/v1/transfers/{tid}")
+        return self.request("GET", f"/v1/transfers/{_segment(tid)}")
 
     def ack(self, tid: str) -> dict[str, Any]:
-        return self.request("POST", f"/v1/transfers/{tid}/ack")
+        return self.request("POST", f"/v1/transfers/{_segment(tid)}/ack")
 
     def record_movement(self, event: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/v1/movements", json_body=event)
@@ -179,7 +180,7 @@ class HubClient:
         return self.request("GET", "/v1/lost-pupils", params={"upn": upn})
 
     def redirect(self, lost_id: str, recipient: str) -> dict[str, Any]:
-        return self.request("POST", f"/v1/lost-pupils/{lost_id}/redirect", json_body={"recipient": recipient})
+        return self.request("POST", f"/v1/lost-pupils/{_segment(lost_id)}/redirect", json_body={"recipient": recipient})
 
     def access_log(self, **params: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/access-log", params=params)
@@ -202,6 +203,31 @@ class HubClient:
     def receipt(self, index: int) -> str:
         """The offline receipt (C2SP tlog-proof text) for log entry ``index``."""
         return str(self.request("GET", "/v1/log/receipt", params={"index": index}, text=True))
+
+
+def _segment(value: str) -> str:
+    """One URL path segment: an id such as ``../participants`` must not climb out of its route."""
+    segment = quote(str(value), safe="")
+    # Dots are unreserved: quote() keeps them and requests undoes "%2E", so "." and ".." would
+    # reach a proxy as dot segments and be resolved away.  No sendx id is either.
+    if segment in ("", ".", ".."):
+        raise InputError(f"{value!r} is not an id", hint="ids are the transfer, participant or record ids the hub gave")
+    return segment
+
+
+def _json_body(status: int, content: bytes) -> Any:
+    """The response parsed as strictly as the hub parses requests (no duplicate keys...)."""
+    from validators.parsing import load_json
+
+    if not content:
+        return None
+    try:
+        # Already in memory, so no size limit beyond the response's own.
+        return load_json(content, limit=len(content))
+    except InputError as exc:
+        if status >= 400:
+            return None  # an error page from a proxy, say: the status tells the story
+        raise HubError(f"the hub's response is not valid JSON: {exc.message}", status=status) from None
 
 
 def _problem_error(status: int, problem: Mapping[str, Any]) -> SendxError:

@@ -50,9 +50,10 @@ __all__ = [
 ]
 
 #: Participant ids become directory names, so they are restricted to a safe alphabet.
-ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Always ``fullmatch``: with ``match``, ``$`` also matches before a trailing newline.
+ORG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: An RFC 7638 SHA-256 thumbprint: 32 bytes in unpadded base64url.
-KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 TRUST_FILE = "trust.json"
 TRUST_VERSION = 1
 
@@ -332,7 +333,7 @@ class TrustRegistry:
 
 
 def _check_org(org: str) -> str:
-    if not isinstance(org, str) or not ORG_PATTERN.match(org):
+    if not isinstance(org, str) or not ORG_PATTERN.fullmatch(org):
         raise InputError(
             f"participant id {org!r} is not allowed",
             hint="use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -442,7 +443,7 @@ class KeyStore:
 
     def load_private(self, kid: str) -> SigningKey:
         """The private key with id ``kid``; refuses key files others can read."""
-        if not isinstance(kid, str) or not KID_PATTERN.match(kid):
+        if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
             raise InputError(f"{kid!r} is not a key id (an RFC 7638 thumbprint)")
         matches = sorted(self.keys_dir.glob(f"*/{kid}.pem")) if self.keys_dir.is_dir() else []
         if not matches:

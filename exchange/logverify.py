@@ -130,10 +130,16 @@ class VerifierState:
         """Read a state file; a missing file is a fresh state (first verification)."""
         if not path.exists():
             return cls()
+        from validators.parsing import load_json
+
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read log state file: {exc}", where=str(path)) from None
+            raw = path.read_bytes()
+            # Strict like every other JSON sendx reads; a big log's state is big, so no size cap.
+            data = load_json(raw, limit=len(raw))
+        except OSError as exc:
+            raise InputError(f"cannot read log state file: {exc.strerror or exc}", where=str(path)) from None
+        except InputError as exc:
+            raise InputError(f"cannot read log state file: {exc.message}", where=str(path)) from None
         return cls.from_dict(data)
 
     def save(self, path: Path) -> None:

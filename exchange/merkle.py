@@ -351,6 +351,8 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     Check order follows the transparency-dev test vectors: ``first > second`` and ``first == 0``
     are errors (even when ``second == 0``); equal sizes need an empty proof and equal roots.
     """
+    if first < 0 or second < 0:
+        raise ProofError(f"tree sizes cannot be negative ({first}, {second})")
     if first > second:
         raise ProofError(f"size {first} is larger than size {second}: a log cannot shrink")
     if first == 0:

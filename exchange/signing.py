@@ -198,11 +198,22 @@ def _header(jws: str) -> dict[str, Any]:
     if parts[1]:
         raise _malformed("the payload part must be empty (detached payload)")
     try:
-        header = orjson.loads(b64url_decode(parts[0]))
+        raw = b64url_decode(parts[0])
+        header = orjson.loads(raw)
     except (ValueError, orjson.JSONDecodeError):
         raise _malformed("the protected header is not base64url-encoded JSON") from None
     if not isinstance(header, dict):
         raise _malformed("the protected header is not a JSON object")
+    # orjson keeps the last of a name given twice, another reader may keep the first: refuse
+    # duplicates (RFC 7515 §4).  A header sendx wrote re-encodes to its own bytes, which a
+    # duplicate never does, so only headers from other JOSE libraries take the strict parse.
+    if orjson.dumps(header) != raw:
+        from validators.parsing import load_json
+
+        try:
+            load_json(raw)
+        except InputError as exc:
+            raise _malformed(f"the protected header is not strict JSON: {exc.message}") from None
     if header.get("alg") != ALG:
         raise _malformed(f"algorithm {header.get('alg')!r} is not {ALG}")
     if header.get("b64") is not False or header.get("crit") != ["b64"]:

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from validators.errors import ConfigError
+from validators.errors import ConfigError, InputError
 
 __all__ = [
     "ROLES",
@@ -347,8 +347,27 @@ def _make_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _refuse_nul(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """Refuse text holding U+0000 before it reaches the database, on every backend alike.
+
+    PostgreSQL text cannot hold it (psycopg raises ``DataError``, which surfaced as a 500),
+    while SQLite would store it: a participant id, a search term or a name from a request
+    with a NUL in it is bad input, so it is a 400 on both.
+    """
+    rows = parameters if executemany else (parameters,)
+    for row in rows or ():
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else ()
+        if any(type(v) is str and "\x00" in v for v in values):
+            raise InputError(
+                "text with a NUL character (U+0000) cannot be stored or searched",
+                hint="remove the NUL (\\u0000) from identifiers, names and query parameters",
+            )
 
 
 def _sqlite_on_connect(dbapi_conn: Any, record: Any) -> None:

@@ -109,6 +109,9 @@ class PupilView:
     header: HeaderFacts
     base: str = field(init=False)
     sen: Any = field(init=False)  # the SENhistory element, or None: most pupils have none
+    #: parent → (child → position among same-named siblings, name → how many): built once per
+    #: parent, so locating every one of n repeated elements costs O(n), not O(n²).
+    _positions: dict[Any, tuple[dict[Any, int], dict[Any, int]]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.base = f"{PUPIL_BASE}[{self.index}]"
@@ -119,10 +122,23 @@ class PupilView:
         steps: list[str] = []
         while node is not None and node is not self.elem:
             parent = node.getparent()
-            same = [c for c in parent if c.tag == node.tag] if parent is not None else [node]
-            steps.append(f"{node.tag}[{same.index(node) + 1}]" if len(same) > 1 else str(node.tag))
+            if parent is None:
+                steps.append(str(node.tag))
+                break
+            position, count = self._sibling_positions(parent)
+            steps.append(f"{node.tag}[{position[node]}]" if count[node.tag] > 1 else str(node.tag))
             node = parent
         return "/".join([self.base, *reversed(steps)])
+
+    def _sibling_positions(self, parent: Any) -> tuple[dict[Any, int], dict[Any, int]]:
+        table = self._positions.get(parent)
+        if table is None:
+            position: dict[Any, int] = {}
+            count: dict[Any, int] = {}
+            for child in parent:
+                count[child.tag] = position[child] = count.get(child.tag, 0) + 1
+            table = self._positions[parent] = (position, count)
+        return table
 
     def text(self, path: str) -> str | None:
         value = self.elem.findtext(path)

@@ -245,6 +245,12 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _rtype(resource: Mapping[str, Any]) -> str | None:
+    """The resourceType when it is a string (FHIR-STRUCTURE reports anything else); safe in set look-ups."""
+    rtype = resource.get("resourceType")
+    return rtype if isinstance(rtype, str) else None
+
+
 def _entry_path(i: int) -> str:
     return f"Bundle.entry[{i}].resource"
 
@@ -398,7 +404,7 @@ def _composition_author(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
         hit = idx.target(ref, url)
         if hit is None:
             continue  # FHIR-REFERENCE-RESOLVES reports it
-        rtype = hit[1].get("resourceType")
+        rtype = _rtype(hit[1])
         if rtype not in _AUTHOR_TYPES:
             msg = f"an author must be a professional or organisation, not {rtype}"
             yield Finding(f"{_entry_path(i)}.author[{n}]", msg)
@@ -493,7 +499,7 @@ def _section_content(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
             continue
         for n, ref in enumerate(_dicts(sec.get("entry"))):
             hit = idx.target(ref, comp[1])
-            if hit and hit[1].get("resourceType") not in allowed:
+            if hit and _rtype(hit[1]) not in allowed:
                 yield Finding(
                     f"{where}.entry[{n}]",
                     f"section {code[1]} may hold {' or '.join(sorted(allowed))}, not {hit[1].get('resourceType')}",
@@ -509,7 +515,7 @@ def _section_content(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
 )
 def _reference_resolves(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
     for i, url, res in idx.entries:
-        contained = {c.get("id") for c in _dicts(res.get("contained"))}
+        contained = {c["id"] for c in _dicts(res.get("contained")) if isinstance(c.get("id"), str)}
         for where, ref in iter_references(res, _entry_path(i)):
             if ref.startswith("#"):
                 if ref == "#" or ref[1:] in contained:
@@ -586,7 +592,7 @@ def _patient_nhs_number(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
 )
 def _organisation_id(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
     for i, _, res in idx.of_type("Organization"):
-        systems = {x.get("system") for x in _dicts(res.get("identifier"))}
+        systems = {x["system"] for x in _dicts(res.get("identifier")) if isinstance(x.get("system"), str)}
         if not systems & {ODS_ORG_SYSTEM, ODS_SITE_SYSTEM, LA_CODE_SYSTEM}:
             yield Finding(
                 f"{_entry_path(i)}.identifier",
@@ -610,7 +616,7 @@ def _subject_consistent(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
     if subject is None:
         return
     for i, url, res in idx.entries:
-        if res.get("resourceType") not in _SUBJECT_TYPES:
+        if _rtype(res) not in _SUBJECT_TYPES:
             continue
         ref = res.get("subject")
         hit = idx.target(ref, url)
@@ -710,7 +716,7 @@ def _record_dates(idx: BundleIndex) -> Iterator[tuple[str, str, str, tuple[dt.da
     if ts:
         yield "Bundle.timestamp", "Bundle", "timestamp", ts
     for i, _, res in idx.entries:
-        rtype = res.get("resourceType")
+        rtype = _rtype(res)
         for name in _RECORD_DATES.get(rtype, ()):
             rng = _date_range(res.get(name))
             if rng:
@@ -802,7 +808,7 @@ def validate_resource(resource: Mapping[str, Any], context: Context | None = Non
     issues = list(structure_issues(resource, root))
     issues.extend(identifier_issues(resource, root))
     future = get_rule("FHIR-DATE-FUTURE")
-    for name in _RECORD_DATES.get(rtype, ()):
+    for name in _RECORD_DATES.get(_rtype(resource), ()):
         rng = _date_range(resource.get(name))
         if rng and rng[0] > ctx.as_of:
             issues.append(future.issue(f"{root}.{name}", f"{rtype}.{name} {rng[0].isoformat()} is after today"))

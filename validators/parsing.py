@@ -8,7 +8,9 @@ with an ``InputError`` that says what is wrong and where.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from validators.errors import InputError, TooLargeError
 
 __all__ = [
     "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
     "MAX_XML_BYTES",
     "load_json",
     "read_bytes",
@@ -27,6 +30,13 @@ __all__ = [
 MAX_JSON_BYTES = int(os.environ.get("SENDX_MAX_JSON_BYTES", 20 * 1024 * 1024))
 #: Largest XML document accepted (a 10,000-pupil CTF is well under this).
 MAX_XML_BYTES = int(os.environ.get("SENDX_MAX_XML_BYTES", 512 * 1024 * 1024))
+#: Deepest nesting of JSON arrays and objects accepted.  Real documents stay under 20 levels;
+#: the libraries that handle a document after parsing (jsonschema-rs, orjson) give up near
+#: 255, and a limit set by Python's recursion depth would depend on the caller's stack.
+MAX_JSON_DEPTH = 128
+#: A \u escape in the surrogate range: the only way a lone surrogate gets into UTF-8 JSON.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
@@ -75,7 +85,10 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
     """Parse JSON strictly: UTF-8, no duplicate keys, no NaN/Infinity, bounded size/depth.
 
     Duplicate keys are refused because two readers of the same bytes could otherwise see
-    two different documents — fatal for anything that is signed.
+    two different documents — fatal for anything that is signed.  Lone surrogates
+    (``"\\ud800"``), numbers that overflow a double (``1e400``) or exceed Python's integer
+    digit limit are refused too (RFC 8259 §8.2, RFC 7493): they are not interoperable, and
+    every later step (schema, canonical form, database) would fail on them.
     """
     if len(data) > limit:
         raise TooLargeError(f"JSON document is {len(data):,} bytes, more than the limit of {limit:,}")
@@ -92,7 +105,7 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
     if not text.strip():
         raise InputError("the document is empty", hint="expected a JSON object")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float)
     except _DuplicateKey as exc:
         raise InputError(
             f"duplicate key {exc.args[0]!r} in a JSON object",
@@ -103,8 +116,86 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
             f"not valid JSON: {exc.msg}",
             where=f"line {exc.lineno}, column {exc.colno}",
         ) from None
+    except ValueError:  # int() refuses integers of more than sys.get_int_max_str_digits() digits
+        raise InputError(
+            "a number in the document has too many digits",
+            hint="identifiers with many digits belong in strings",
+        ) from None
     except RecursionError:
-        raise TooLargeError("JSON is nested too deeply to process") from None
+        raise _too_deep() from None
+    # Both checks walk the parsed tree, so they run only when the text gives cause.
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None or (
+        isinstance(data, str) and _SURROGATE.search(text) is not None
+    )
+    if surrogates or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_tree(doc, surrogates)
+    return doc
+
+
+def _too_deep() -> TooLargeError:
+    return TooLargeError(f"JSON is nested too deeply to process (more than {MAX_JSON_DEPTH} levels)")
+
+
+def _check_tree(doc: Any, surrogates: bool) -> None:
+    """Refuse nesting deeper than ``MAX_JSON_DEPTH`` and (if asked) strings with lone surrogates."""
+    # Only containers go on the stack, without their paths: this runs on large documents.
+    stack: list[tuple[Any, int]] = [(doc, 0)] if type(doc) in (dict, list) else []
+    if surrogates and type(doc) is str and _SURROGATE.search(doc):
+        raise _lone_surrogate(doc)
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        if type(node) is dict:
+            if surrogates and any(_SURROGATE.search(k) for k in node):
+                raise _lone_surrogate(doc)
+            children: Any = node.values()
+        else:
+            children = node
+        for value in children:
+            kind = type(value)
+            if kind is dict or kind is list:
+                stack.append((value, depth + 1))
+            elif surrogates and kind is str and _SURROGATE.search(value):
+                raise _lone_surrogate(doc)
+
+
+def _surrogate_pointer(node: Any, path: str = "") -> str | None:
+    """JSON Pointer of the first key or string holding a surrogate (the error path only)."""
+    if isinstance(node, str):
+        return path if _SURROGATE.search(node) else None
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        step = path + "/" + str(key).replace("~", "~0").replace("/", "~1")
+        if isinstance(key, str) and _SURROGATE.search(key):
+            return step
+        found = _surrogate_pointer(value, step)
+        if found is not None:
+            return found
+    return None
+
+
+def _pointer_or_root(doc: Any) -> str:
+    try:
+        return _surrogate_pointer(doc) or "/"
+    except RecursionError:  # deeper than the depth check got to see: name no place rather than fail
+        return "/"
+
+
+def _lone_surrogate(doc: Any) -> InputError:
+    return InputError(
+        "a JSON string holds a lone surrogate (a \\ud800-\\udfff escape without its pair): not valid Unicode",
+        # The pointer may run through the bad key itself: print it with U+FFFD in its place.
+        where=_SURROGATE.sub("\ufffd", _pointer_or_root(doc)),
+        hint="the text was damaged or cut in the middle of a character; re-export it as UTF-8",
+    )
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InputError(f"the number {text[:40]} is too large (it overflows to Infinity)")
+    return value
 
 
 def _no_constant(name: str) -> Any:

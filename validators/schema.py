@@ -40,9 +40,19 @@ def json_pointer(parts: Any) -> str:
 def schema_issues(kind: str, doc: Any, rule: Rule) -> Iterator[Issue]:
     """Structural issues for ``doc`` under ``kind``'s schema, reported under ``rule``."""
     validator = compiled(kind)
-    if validator.is_valid(doc):
+    # Objects built in Python (not by parsing.load_json) can hold what JSON cannot carry:
+    # jsonschema-rs refuses lone surrogates and very deep nesting by raising.
+    try:
+        if validator.is_valid(doc):
+            return
+        errors = list(validator.iter_errors(doc))
+    except UnicodeEncodeError:
+        yield rule.issue("", "the document holds a string that is not valid Unicode (a lone surrogate)")
         return
-    for err in validator.iter_errors(doc):
+    except ValueError as exc:
+        yield rule.issue("", f"the document cannot be checked: {exc}", "JSON documents nest at most 128 levels deep")
+        return
+    for err in errors:
         yield rule.issue(json_pointer(err.instance_path), _plain(err), _hint(err))
 
 

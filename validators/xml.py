@@ -3,7 +3,11 @@
 Untrusted XML is parsed with entity expansion, DTD loading and network access off, and
 any document type declaration is refused outright: a CTF never carries one, and refusing
 it defeats billion-laughs, quadratic blow-up and external-entity attacks before lxml
-sees a single entity.  Sizes are bounded by ``parsing.MAX_XML_BYTES``.
+sees a single entity.  A stylesheet processing instruction (``<?xml-stylesheet?>``) is
+refused too: sendx never applies one, but whoever opens the file after it might fetch and
+run the XSLT it names.  XInclude elements are refused for the same reason: sendx never
+processes an include, a consumer downstream might.  Sizes are bounded by
+``parsing.MAX_XML_BYTES``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from validators.errors import InputError, TooLargeError
 from validators.parsing import MAX_XML_BYTES
 
 __all__ = ["iterparse", "parse", "root_tag", "safe_parser"]
+
+#: The XInclude namespaces libxml2 honours (1.0, and the 2003 draft).
+_XINCLUDE = ("{http://www.w3.org/2001/XInclude}", "{http://www.w3.org/2003/XInclude}")
 
 _SAFE = dict(
     resolve_entities=False,
@@ -61,18 +68,44 @@ def _refuse_doctype(tree_docinfo: Any) -> None:
         )
 
 
+def _refuse_stylesheet(root: Any) -> None:
+    # Only a processing instruction in the prolog associates a stylesheet with the document.
+    for node in root.itersiblings(preceding=True):
+        if isinstance(node, etree._ProcessingInstruction) and node.target == "xml-stylesheet":
+            raise InputError(
+                "XML with a stylesheet processing instruction (<?xml-stylesheet ...?>) is refused",
+                where="/",
+                hint="CTF files never need a stylesheet; one makes whoever opens the file fetch and run "
+                "XSLT from elsewhere, so remove it",
+            )
+
+
+def _xinclude_error(tag: str) -> InputError:
+    return InputError(
+        f"XML with an XInclude element (<{etree.QName(tag).localname}> in {tag[1:].split('}')[0]}) is refused",
+        hint="CTF files never include other files; an include makes whoever processes the file read "
+        "a file or URL it names, so remove it",
+    )
+
+
 def iterparse(
     source: bytes | Path, events: tuple[str, ...] = ("end",), tag: str | tuple[str, ...] | None = None
 ) -> Iterator[tuple[str, Any]]:
     """Stream (event, element) pairs safely; raises ``InputError`` for attack or broken XML."""
+    if tag is not None:  # a filtered stream must still see XInclude elements, to refuse them
+        tag = (*((tag,) if isinstance(tag, str) else tag), *(ns + "*" for ns in _XINCLUDE))
     fh = _open(source)
     try:
         ctx = etree.iterparse(fh, events=("start", *[e for e in events if e != "start"]), tag=tag, **_SAFE)
         checked = False
         for event, elem in ctx:
             if not checked:
-                _refuse_doctype(elem.getroottree().docinfo)
+                tree = elem.getroottree()
+                _refuse_doctype(tree.docinfo)
+                _refuse_stylesheet(tree.getroot())
                 checked = True
+            if event == "start" and isinstance(elem.tag, str) and elem.tag.startswith(_XINCLUDE):
+                raise _xinclude_error(elem.tag)
             if event in events:
                 yield event, elem
     except etree.XMLSyntaxError as exc:
@@ -91,13 +124,17 @@ def parse(source: bytes | Path) -> Any:
     finally:
         fh.close()
     _refuse_doctype(tree.docinfo)
+    _refuse_stylesheet(tree.getroot())
+    for include in tree.getroot().iter(*(ns + "*" for ns in _XINCLUDE)):
+        raise _xinclude_error(include.tag)
     return tree.getroot()
 
 
 def root_tag(source: bytes | Path) -> str:
     """The local name of the root element, read from the first start tag only."""
     for _, elem in iterparse(source, events=("start",)):
-        return etree.QName(elem).localname
+        # Not QName(elem).localname: it raises ValueError on names libxml2 reads but namespaces forbid (<a:/>).
+        return str(elem.tag).rpartition("}")[2]
     raise InputError("the XML document has no root element")
 
 

@@ -37,6 +37,10 @@ class _Group(click.Group):
             # killed by SIGPIPE would, and keep the interpreter's final flush from failing too.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(_BROKEN_PIPE)
+        except OSError as exc:  # e.g. -o into a directory that does not exist: an I/O error, not a bug
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"sendx: error: {exc.strerror or exc}{where}", err=True)
+            ctx.exit(2)
         except Exception as exc:  # the last line of defence: users never see a traceback
             if os.environ.get("SENDX_DEBUG"):
                 raise

@@ -67,16 +67,26 @@ def key() -> None:
 
 def read_jwk(path: Path, participant: str) -> dict[str, Any]:
     """A public JWK from a file: a bare JWK, or a trust file from `sendx keys export`."""
+    from validators.parsing import load_json, read_bytes
+
+    # The file comes from the participant: parse it strictly (a duplicated "x" must not
+    # let the admin see one key while the hub registers another).
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the key file: {exc}", where=str(path)) from exc
+        data = load_json(read_bytes(path, 1024 * 1024))
+    except InputError as exc:
+        raise InputError(f"cannot read the key file: {exc.message}", where=str(path), hint=exc.hint) from None
     if isinstance(data, dict) and "participants" in data:
-        entry = data["participants"].get(participant) or {}
-        keys = [k for k in entry.get("keys", []) if not k.get("revokedAt")]
+        from exchange.keys import TrustRegistry
+
+        try:
+            registry = TrustRegistry.from_dict(data)  # checks every entry: no half-read trust file
+        except InputError as exc:
+            where = f"{path} {exc.where}" if exc.where else str(path)
+            raise InputError(f"the trust file is not valid: {exc.message}", where=where) from None
+        keys = [k for k in registry.keys_of(participant) if k.revoked_at is None]
         if not keys:
             raise InputError(f"the trust file has no active key for {participant!r}", where=str(path))
-        return keys[-1]["jwk"]
+        return dict(keys[-1].jwk)
     if isinstance(data, dict) and "kty" in data:
         return {k: v for k, v in data.items() if k not in ("d",)}  # never store a private part
     raise InputError("the file is neither a JWK nor a sendx trust file", where=str(path))

@@ -17,6 +17,7 @@ import click
 from adapters import ctf as ctf_adapter
 from adapters import fhir as fhir_adapter
 from adapters.passport import draft_passport
+from adapters.plan import require_plan
 from exchange.cli import cli
 from validators import kinds, parsing
 from validators import xml as safe_xml
@@ -52,7 +53,7 @@ def _ehcp_to_fhir(path: Path) -> bytes:
 
 
 def _ehcp_to_passport(path: Path) -> bytes:
-    plan = _load(path)
+    plan = require_plan(_load(path))
     la = plan["la"]
     issuer = {"type": "la", "id": la["code"], "name": la.get("name", f"Local authority {la['code']}")}
     return _json_out(draft_passport(plan, issuer=issuer, issued=dt.date.today()))

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, current_app, g, json, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from exchange.hub.errors import UnsupportedMediaError
 from exchange.hub.service import Hub
 from exchange.store import Participant
 from validators.errors import InputError
 
-__all__ = ["caller", "hub", "json_response", "op", "query_date", "query_int", "read_body"]
+__all__ = ["POSITIVE", "caller", "hub", "json_response", "op", "query_bool", "query_date", "query_int", "read_body"]
 
 JSON_TYPES = ("application/json",)
 
@@ -39,6 +40,13 @@ def read_body(*, types: tuple[str, ...] = JSON_TYPES, suffix: str | None = "+jso
             f"content type {mimetype or '(none)'!r} is not accepted here", hint=f"send {' or '.join(types)}"
         )
     data = request.get_data(cache=True)
+    limit = request.max_content_length
+    # When the server terminates the input (chunked uploads under gunicorn or werkzeug),
+    # werkzeug stops reading at the limit and returns what it has: look for one byte more,
+    # so an oversized body is a 413 and never a silently truncated document.
+    terminated = request.environ.get("wsgi.input_terminated")
+    if limit is not None and len(data) >= limit and terminated and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
     if not data:
         raise InputError("the request body is empty")
     return data
@@ -51,6 +59,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return resp
 
 
+#: Largest whole number a query parameter may carry: a signed 64-bit integer, what every
+#: backend's columns and LIMIT/OFFSET hold (PostgreSQL refused more with a 500).
+MAX_QUERY_INT = 2**63 - 1
+
+
 def query_int(name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -61,6 +74,8 @@ def query_int(name: str, default: int | None = None, *, minimum: int = 0) -> int
         raise InputError(f"query parameter {name!r} must be a whole number", where=name) from None
     if value < minimum:
         raise InputError(f"query parameter {name!r} must be at least {minimum}", where=name)
+    if value > MAX_QUERY_INT:
+        raise InputError(f"query parameter {name!r} must be at most {MAX_QUERY_INT}", where=name)
     return value
 
 
@@ -74,6 +89,17 @@ def query_date(name: str) -> dt.date | None:
         raise InputError(f"query parameter {name!r} must be a date (YYYY-MM-DD)", where=name) from None
 
 
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def query_bool(name: str) -> bool:
+    """A yes/no query parameter (``true``/``false``, ``1``/``0``, ``yes``/``no``); absent or empty is no."""
+    raw = (request.args.get(name) or "").lower()
+    if raw and raw not in _TRUE + _FALSE:
+        raise InputError(f"query parameter {name!r} must be true or false", where=name)
+    return raw in _TRUE
+
+
 # --------------------------------------------------------------------------- OpenAPI fragments
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -85,12 +111,12 @@ def op(
     tag: str,
     ok: int = 200,
     body: str | None = None,
-    params: tuple[tuple[str, str, str, bool], ...] = (),
+    params: tuple[tuple[str, str, str | dict[str, Any], bool], ...] = (),
     errors: tuple[int, ...] = (400, 401, 403),
     auth: bool = True,
     content: str = "application/json",
 ) -> dict[str, Any]:
-    """One OpenAPI operation: ``params`` are (name, in, JSON type or format, required)."""
+    """One OpenAPI operation: ``params`` are (name, in, JSON type, "date" or a schema, required)."""
     out: dict[str, Any] = {
         "summary": summary,
         "tags": [tag],
@@ -114,17 +140,30 @@ def _success_schema(content: str) -> dict[str, Any]:
     return {"type": "object"} if content.endswith("json") else {"type": "string"}
 
 
-def _param(name: str, where: str, kind: str, required: bool) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "format": "date"} if kind == "date" else {"type": kind}
-    if kind == "integer":
-        schema["minimum"] = 0
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+#: A query parameter's schema for counts that start at one (page sizes, tree sizes).
+POSITIVE: dict[str, Any] = {"type": "integer", "minimum": 1}
+
+
+def _param(name: str, where: str, kind: str | dict[str, Any], required: bool) -> dict[str, Any]:
+    if isinstance(kind, dict):
+        schema = dict(kind)
+    else:
+        schema = {"type": "string", "format": "date"} if kind == "date" else {"type": kind}
+    if schema.get("type") == "integer":  # what query_int accepts
+        schema.setdefault("minimum", 0)
+        schema.setdefault("maximum", MAX_QUERY_INT)
+    required = required or where == "path"
+    if where == "query" and not required and schema != {"type": "string"}:
+        # The hub reads an empty value (``?limit=``) as the parameter left out (query_int, query_date...).
+        schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+    return {"name": name, "in": where, "required": required, "schema": schema}
 
 
 def _body_content(body: str) -> dict[str, Any]:
     if body == "document":
+        # Any JSON or XML: what is not a valid sendx document gets a report saying so (200).
         return {
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"description": "any JSON document"}},
             "application/xml": {"schema": {"type": "string"}},
         }
     if body == "fhir":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from exchange.hub._http import caller, hub, json_response, op, query_int
+from exchange.hub._http import POSITIVE, caller, hub, json_response, op, query_int
 
 bp = Blueprint("access_log", __name__)
 
@@ -28,7 +28,7 @@ OPENAPI = {
             tag="audit",
             params=(
                 ("transfer", "query", "string", False),
-                ("limit", "query", "integer", False),
+                ("limit", "query", POSITIVE, False),
                 ("offset", "query", "integer", False),
             ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from exchange.hub._http import caller, hub, json_response, op, query_int
+from exchange.hub._http import POSITIVE, caller, hub, json_response, op, query_int
 
 bp = Blueprint("inbox", __name__)
 
@@ -22,7 +22,7 @@ OPENAPI = {
             "List my inbox",
             tag="transfers",
             params=(
-                ("limit", "query", "integer", False),
+                ("limit", "query", POSITIVE, False),
                 ("cursor", "query", "string", False),
                 ("status", "query", "string", False),
             ),

@@ -12,7 +12,7 @@ import base64
 
 from flask import Blueprint, Response, request
 
-from exchange.hub._http import caller, hub, json_response, op, query_int
+from exchange.hub._http import POSITIVE, caller, hub, json_response, op, query_int
 from exchange.hub.logstore import open_log
 from validators.errors import InputError
 
@@ -133,7 +133,7 @@ OPENAPI = {
         "get": op(
             "Consistency proof",
             tag=TAG,
-            params=(("first", "query", "integer", True), ("second", "query", "integer", False)),
+            params=(("first", "query", POSITIVE, True), ("second", "query", POSITIVE, False)),
             errors=(400, 401),
         )
     },

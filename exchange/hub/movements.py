@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from exchange.hub._http import caller, hub, json_response, op, query_date, query_int, read_body
+from exchange.hub._http import POSITIVE, caller, hub, json_response, op, query_bool, query_date, query_int, read_body
 
 bp = Blueprint("movements", __name__)
 TAG = "movements"
@@ -25,7 +25,7 @@ def list_movements() -> Response:
         type=request.args.get("type") or None,
         date_from=query_date("from"),
         date_to=query_date("to"),
-        ap=request.args.get("ap", "").lower() in ("1", "true", "yes"),
+        ap=query_bool("ap"),
         upn=request.args.get("upn") or None,
         limit=query_int("limit", 100, minimum=1) or 100,
         offset=query_int("offset", 0) or 0,
@@ -45,7 +45,7 @@ OPENAPI = {
                 ("to", "query", "date", False),
                 ("ap", "query", "boolean", False),
                 ("upn", "query", "string", False),
-                ("limit", "query", "integer", False),
+                ("limit", "query", POSITIVE, False),
                 ("offset", "query", "integer", False),
             ),
         ),

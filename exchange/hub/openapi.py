@@ -8,6 +8,8 @@ from types import ModuleType
 from typing import Any
 
 import schemas
+from exchange.keys import ORG_PATTERN
+from exchange.store import ROLES
 
 __all__ = ["build_openapi"]
 
@@ -63,18 +65,27 @@ def build_openapi(modules: list[ModuleType]) -> dict[str, Any]:
                     "type": "object",
                     "required": ["id", "role", "name"],
                     "properties": {
-                        k: {"type": "string"} for k in ("id", "role", "name", "la", "urn", "laestab", "ukprn", "ods")
+                        # JSON Schema patterns search: anchor the key store's fullmatch rule.
+                        "id": {"type": "string", "pattern": f"^(?:{ORG_PATTERN.pattern.strip('^$')})$"},
+                        "role": {"enum": list(ROLES)},
+                        "name": {"type": "string", "pattern": "\\S", "maxLength": 200},
+                        **{k: {"type": "string"} for k in ("la", "urn", "laestab", "ukprn", "ods")},
                     },
                 },
                 "JWK": {
                     "type": "object",
                     "required": ["kty", "crv", "x"],
-                    "properties": {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": {"type": "string"}},
+                    "properties": {
+                        "kty": {"const": "OKP"},
+                        "crv": {"const": "Ed25519"},
+                        # 32 bytes in unpadded base64url (RFC 8037).
+                        "x": {"type": "string", "pattern": "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"},
+                    },
                 },
                 "Redirect": {
                     "type": "object",
                     "required": ["recipient"],
-                    "properties": {"recipient": {"type": "string"}},
+                    "properties": {"recipient": {"type": "string", "pattern": "\\S"}},
                 },
             },
         },
@@ -82,5 +93,22 @@ def build_openapi(modules: list[ModuleType]) -> dict[str, Any]:
 
 
 def _schema(kind: str) -> dict[str, Any]:
-    # Reference the published schema by its $id rather than inlining it (code lists are external).
-    return {"$ref": schemas.schema_id(kind)}
+    """A kind's JSON Schema inlined, its code lists expanded to ``enum``s.
+
+    The schemas' ``$id``s are names, not addresses anyone can fetch: a ``$ref`` to one left
+    every client (and schemathesis) unable to resolve the request body of two operations.
+    """
+    codelists = {uri: {"enum": resource["enum"]} for uri, resource in schemas.codelist_resources()}
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref in codelists:
+                return {**codelists[ref], **{k: inline(v) for k, v in node.items() if k != "$ref"}}
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    # The top-level $id/$schema would make the fragment a separate resource: keep it a plain schema.
+    return {k: v for k, v in inline(schemas.load_schema(kind)).items() if k not in ("$id", "$schema")}

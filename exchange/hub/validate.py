@@ -6,9 +6,11 @@ from flask import Blueprint, Response, request
 
 import validators
 from exchange.hub._http import caller, json_response, op, read_body
+from validators.kinds import all_kinds
 
 bp = Blueprint("validate", __name__)
 DOCUMENT_TYPES = ("application/json", "application/xml", "text/xml", "application/fhir+json")
+_KINDS = sorted(k.name for k in all_kinds())
 
 
 @bp.post("/v1/validate")
@@ -25,7 +27,7 @@ OPENAPI = {
             "Validate a document",
             tag="validation",
             body="document",
-            params=(("kind", "query", "string", False),),
+            params=(("kind", "query", {"type": "string", "enum": _KINDS}, False),),
             errors=(400, 401),
         )
     }

@@ -213,3 +213,29 @@ def test_convert_cli_refuses_pairs_without_an_adapter(run_cli, tmp_path: Path) -
 def test_convert_cli_refuses_attack_files(run_cli) -> None:
     result = run_cli("convert", DATA / "ctf-attack-billion-laughs.xml", "--to", "pupil-json")
     assert result.exit_code == 2 and "DOCTYPE" in result.stderr
+
+
+@pytest.mark.parametrize("order", [[["Header"]], [{"x": 1}], [None]])
+def test_order_entries_must_be_names(order: list) -> None:
+    # Found by tests/fuzz: a list or object in "_order" raised TypeError (unhashable).
+    doc = adapter.ctf_to_pupils(synthetic_ctf(1, seed=3))
+    doc["header"]["_order"] = order
+    with pytest.raises(InputError, match="_order"):
+        adapter.pupils_to_ctf(doc)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda x: x.replace(b"<CTfile>", b"<CTfile>stray text", 1),
+        lambda x: x.replace(b"<CTFpupilData>", b"<CTFpupilData>stray text", 1),
+        lambda x: x.replace(b"</CTFpupilData>", b"</CTFpupilData>stray text", 1),
+        lambda x: x.replace(b"</CTFpupilData>", b"</CTFpupilData><CTFpupilData/>", 1),
+    ],
+    ids=["root-text", "pupil-data-text", "pupil-data-tail", "two-pupil-data"],
+)
+def test_what_pupil_json_cannot_hold_is_refused_not_dropped(edit) -> None:
+    # Found by tests/fuzz: the root's own text was silently dropped by the round trip.
+    xml = edit(synthetic_ctf(2, seed=4))
+    with pytest.raises(InputError, match="losslessly"):
+        adapter.ctf_to_pupils(xml)

@@ -244,3 +244,19 @@ def test_ehcp_sections_round_trip_through_fhir(cg):
     bundle = ehcp_to_bundle(with_sections(load(PLAN), cg), timestamp=STAMP)
     assert validators.validate(bundle, context=AS_OF).valid
     assert strip(advice_to_ehcp_sections(bundle, context=AS_OF)) == strip(cg)
+
+
+@pytest.mark.parametrize("damage", ["child", "sections", "needs", "list"])
+def test_a_plan_off_its_schema_is_refused_not_crashed(damage: str) -> None:
+    # Found by tests/fuzz: these raised KeyError/TypeError from deep inside the adapter.
+    plan: Any = load(PLAN)
+    if damage == "child":
+        del plan["child"]
+    elif damage == "sections":
+        plan["sections"] = []
+    elif damage == "needs":
+        del plan["sections"]["C"]["needs"][0]["id"]
+    else:
+        plan = [plan]
+    with pytest.raises(InputError, match="not an EHC plan"):
+        ehcp_to_bundle(plan)

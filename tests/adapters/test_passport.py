@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 import schemas
 import validators
 from adapters.passport import draft_passport
+from validators.errors import InputError
 from validators.rules import Context
 
 PLAN = json.loads(schemas.examples("ehcp")[0].read_text())
@@ -49,3 +52,12 @@ def test_identifiers_from_ctf_fill_gaps() -> None:
     del plan["child"]["uln"]
     draft = draft_passport(plan, issuer=ISSUER, issued=TODAY, consent=CONSENT, pupil={"uln": "6123456783"})
     assert draft["subject"]["uln"] == "6123456783"
+
+
+def test_a_plan_off_its_schema_is_refused_not_crashed() -> None:
+    # Found by tests/fuzz: a provision item without "deliveredBy" raised KeyError.
+    plan = json.loads(json.dumps(PLAN))
+    del plan["sections"]["F"]["provision"][0]["deliveredBy"]
+    with pytest.raises(InputError, match="not an EHC plan") as err:
+        draft_passport(plan, issuer=ISSUER, issued=TODAY)
+    assert err.value.where == "/sections/F/provision/0"

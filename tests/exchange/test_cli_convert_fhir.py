@@ -43,3 +43,11 @@ def test_invalid_advice_is_refused_with_the_rule(run_cli) -> None:
 def test_unsupported_pair(run_cli) -> None:
     result = run_cli("convert", PLAN, "--to", "ctf")
     assert result.exit_code == 2 and "cannot convert ehcp to ctf" in result.stderr
+
+
+def test_a_plan_off_its_schema_is_a_clear_error(run_cli) -> None:
+    # Found by tests/fuzz: --to passport ended in "internal error (KeyError)", --to fhir in a bare "missing 'child'".
+    for target in ("passport", "fhir"):
+        result = run_cli("convert", DATA / "ehcp" / "ehcp-schema-missing-child.json", "--to", target)
+        assert result.exit_code == 2, result.output
+        assert "not an EHC plan" in result.output and "child" in result.output and "internal error" not in result.output

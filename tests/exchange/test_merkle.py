@@ -251,3 +251,10 @@ def test_generated_consistency_proofs_verify(n: int, data: st.DataObject) -> Non
     forked[data.draw(st.integers(min_value=0, max_value=first - 1))] = b"forged"
     with pytest.raises(ProofError):
         verify_consistency(first, second, r1, root_hash(forked), proof)
+
+
+@pytest.mark.parametrize(("first", "second"), [(-1, -1), (-3, 5), (-5, -2)])
+def test_negative_sizes_prove_nothing(first: int, second: int) -> None:
+    # Found by tests/fuzz: equal negative sizes with an empty proof used to "verify".
+    with pytest.raises(ProofError, match="negative"):
+        verify_consistency(first, second, EMPTY_ROOT, EMPTY_ROOT, [])

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import schemas
 import validators
 from validators import parsing
 from validators.errors import InputError
+from validators.rules import Context
 
 
 @pytest.mark.parametrize(
@@ -57,6 +61,29 @@ def test_too_large_file_is_an_invalid_document(tmp_path: Path, monkeypatch: pyte
     assert "more than the limit" in report.issues[0].message
 
 
+@pytest.mark.parametrize("value", ["9999-12-31", "9999-06-30", "0001-01-01"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        ("child", "dateOfBirth"),
+        ("timeline", "requestDate"),
+        ("timeline", "decisionDate"),
+        ("timeline", "draftIssuedDate"),
+        ("timeline", "finalIssuedDate"),
+        ("timeline", "lastReviewDate"),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_findings_not_crashes(field: tuple[str, str], value: str) -> None:
+    # Schema-valid dates whose deadlines (20 weeks, 12 months, the age-25 year) fall past
+    # 9999-12-31 used to raise OverflowError/ValueError out of validate().
+    plan = json.loads(schemas.examples("ehcp")[0].read_text())
+    plan[field[0]][field[1]] = value
+    report = validators.validate(json.dumps(plan).encode(), context=Context(as_of=dt.date(2026, 11, 24)))
+    assert report.kind == "ehcp" and "EHCP-SCHEMA" not in report.rules()  # the rules did run
+    if value.startswith("9999"):
+        assert ("EHCP-AGE" if field[1] == "dateOfBirth" else "EHCP-TIMELINE-ORDER") in report.rules()
+
+
 def test_missing_file_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read file"):
         validators.validate(tmp_path / "missing.json")
@@ -88,3 +115,10 @@ def test_arbitrary_json_for_each_kind_never_raises(doc: object, kind: str) -> No
         doc = {**doc, "$schema": f"https://schemas.sendx.org.uk/{kind}/v1"}
     report = validators.validate(parsing.json.dumps(doc).encode(), kind=kind)
     assert not report.valid
+
+
+@pytest.mark.parametrize("data", [b"<:/>", b"<a:/>", b"<:CTfile/>"])
+def test_root_names_namespaces_forbid_are_reported(data: bytes) -> None:
+    # Found by tests/fuzz: lxml's QName raised ValueError on these root names.
+    report = validators.validate(data)
+    assert not report.valid and report.rules() <= {"DOC-KIND", "DOC-PARSE"}

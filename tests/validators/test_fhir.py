@@ -408,3 +408,26 @@ def test_cli_validates_the_example_and_renders_operation_outcome(run_cli, data_d
     assert bad.exit_code == 1
     oo = OperationOutcome.model_validate_json(bad.output)
     assert "structure" in {i.code for i in oo.issue}
+
+
+def _listify(doc: dict[str, Any], rtype: str, key: str) -> None:
+    resource = res(doc, rtype)
+    resource[key] = [resource[key]]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: _listify(d, "Condition", "resourceType"),  # FHIR-SUBJECT-CONSISTENT, FHIR-DATE-*
+        lambda d: _listify(d, "ServiceRequest", "resourceType"),  # FHIR-SECTION-CONTENT (section G entries)
+        lambda d: _listify(d, "PractitionerRole", "resourceType"),  # FHIR-COMPOSITION-AUTHOR
+        lambda d: res(d, "Organization")["identifier"][0].update(system=[fhir.ODS_ORG_SYSTEM]),
+        lambda d: res(d, "Patient").update(contained=[{"resourceType": "Basic", "id": ["x"]}]),
+    ],
+    ids=["condition-type", "service-request-type", "author-type", "organisation-system", "contained-id"],
+)
+def test_a_list_where_a_rule_looks_up_a_string_is_a_finding(advice: dict[str, Any], damage: Callable) -> None:
+    # Found by tests/fuzz: a list in these places crashed the rules' set and dict look-ups.
+    damage(advice)
+    report = check(advice)
+    assert not report.valid and "FHIR-STRUCTURE" in report.rules()

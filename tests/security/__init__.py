@@ -1,0 +1,1 @@
+"""The security suite: every known attack, through every entry point that takes untrusted input."""
