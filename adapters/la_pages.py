@@ -36,6 +36,7 @@ __all__ = [
     "render_dashboard",
     "render_log",
     "render_movements",
+    "render_problem",
     "render_sign_in",
 ]
 
@@ -315,3 +316,29 @@ def _when(value: object) -> str:
     if moment.tzinfo is not None:
         moment, zone = moment.astimezone(dt.UTC), " UTC"
     return f"{long_date(moment.date())} at {moment.strftime('%H:%M')}{zone}"
+
+
+def render_problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    la: Mapping[str, Any] | None = None,
+    hint: str | None = None,
+    **kw: Any,
+) -> str:
+    """An error page (the HTML face of an RFC 9457 problem) for someone using the pages in a browser.
+
+    ``la`` is the signed-in LA, or None when nobody is (the page then offers the sign-in page).
+    """
+    layout = _layout(la, "problem", title, **kw)
+    if la is None:  # nobody signed in: the audit navigation would only lead back to sign-in
+        layout["nav"] = ()
+    return render(
+        "la/problem.html.j2",
+        **layout,
+        status=status,
+        title=title,
+        detail=detail,
+        hint=hint,
+    )

@@ -185,8 +185,15 @@ def _ctf_between_schools(w: _World, result: DemoResult, echo: Echo) -> None:
 def _ap_placement(w: _World, result: DemoResult, echo: Echo) -> None:
     echo("4. A pupil goes into alternative provision and comes back")
     by_name = {p.stem: p for p in schemas.examples("movement")}
+    # Ten weeks in AP, ending two days ago, so today's audit sees the placement start and end.
+    today = dt.date.today()
+    dates = {
+        "ap-placement-start": {"effectiveDate": today - dt.timedelta(days=72), "plannedEndDate": today},
+        "ap-placement-end-reintegrated": {"effectiveDate": today - dt.timedelta(days=2)},
+    }
     for name, recorder in (("ap-placement-start", "school-145832"), ("ap-placement-end-reintegrated", "ap-103614")):
         event = json.loads(by_name[name].read_text(encoding="utf-8"))
+        event.update({k: v.isoformat() for k, v in dates[name].items() if k in event})
         done = w.clients[recorder].record_movement(event)
         echo(f"   {recorder} recorded {event['type']} on {event['effectiveDate']} (log index {done['logIndex']})")
         result.transfers[name] = str(done["logIndex"])
@@ -281,7 +288,31 @@ def _la_audit(w: _World, result: DemoResult, echo: Echo, plan: dict[str, Any]) -
     echo(f"   access log: {len(reads)} document reads recorded (who, what, when)")
     if foreign or not coventry_hidden:
         raise AssertionError("another LA's movement reached LA 330")
+    _check_la_pages(w, result.transfers["ehcp"])
+    echo("   the same audit on the LA pages: signed in with the la-330 token; overview, timeline and plan page read")
     result.steps.append("audit")
+
+
+def _check_la_pages(w: _World, plan_transfer: str) -> None:
+    """Sign in to the LA pages as a browser does and read them, so the instructions printed at the end work."""
+    import re
+
+    import requests
+
+    browser = requests.Session()
+    form = browser.get(f"{w.url}/la/sign-in", timeout=30)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    data = {"csrf_token": csrf.group(1) if csrf else "", "token": w.tokens["la-330"]}
+    signed_in = browser.post(f"{w.url}/la/sign-in", data=data, allow_redirects=False, timeout=30)
+    if signed_in.status_code != 303:
+        raise AssertionError(f"signing in to the LA pages failed ({signed_in.status_code})")
+    pages = {path: browser.get(w.url + path, timeout=30) for path in ("/la/dashboard", "/la/movements")}
+    pages["plan"] = browser.get(f"{w.url}/plans/{plan_transfer}", timeout=30)
+    failed = [f"{path} ({r.status_code})" for path, r in pages.items() if r.status_code != 200]
+    if failed:
+        raise AssertionError(f"the LA pages did not load: {', '.join(failed)}")
+    if "Z331200119047" in pages["/la/movements"].text:  # Coventry's pupil
+        raise AssertionError("another LA's movement reached LA 330's pages")
 
 
 def _verify_log(w: _World, result: DemoResult, echo: Echo) -> None:
@@ -303,7 +334,7 @@ def _verify_log(w: _World, result: DemoResult, echo: Echo) -> None:
     result.steps.append("log")
 
 
-def _save_tokens(w: _World, echo: Echo) -> None:
+def _save_tokens(w: _World, result: DemoResult, echo: Echo) -> None:
     path = w.home / "demo-tokens.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -313,6 +344,7 @@ def _save_tokens(w: _World, echo: Echo) -> None:
     echo(f"   {w.home}")
     echo(f"   SENDX_HOME={w.home} sendx serve     # then open http://127.0.0.1:8700/la/sign-in")
     echo(f"   sign in as LA 330 with the la-330 token from {path}")
+    echo(f"   then, as LA 330, the issued plan: http://127.0.0.1:8700/plans/{result.transfers['ehcp']}")
 
 
 def run_demo(echo: Echo = print, *, home: Path | None = None) -> DemoResult:
@@ -336,7 +368,7 @@ def run_demo(echo: Echo = print, *, home: Path | None = None) -> DemoResult:
         _la_audit(w, result, echo, plan)
         echo("")
         _verify_log(w, result, echo)
-        _save_tokens(w, echo)
+        _save_tokens(w, result, echo)
     echo("")
     echo("demo finished: " + ("everything checked out" if result.ok else "SOMETHING FAILED (see above)"))
     return result

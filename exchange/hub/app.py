@@ -20,6 +20,7 @@ from exchange.hub import (
     log,
     lost_pupils,
     movements,
+    pages,
     participants,
     transfers,
     validate,
@@ -35,7 +36,7 @@ from validators.errors import ConfigError, SendxError
 
 __all__ = ["BLUEPRINT_MODULES", "build_hub", "create_app"]
 
-BLUEPRINT_MODULES = [participants, transfers, inbox, lost_pupils, movements, validate, fhir, log, access_log]
+BLUEPRINT_MODULES = [participants, transfers, inbox, lost_pupils, movements, validate, fhir, log, access_log, pages]
 
 
 def _meta_openapi() -> dict[str, Any]:
@@ -72,6 +73,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     hub = build_hub(config, migrate=bool(config.pop("SENDX_AUTO_MIGRATE", True)))
     app = Flask("exchange.hub")
+    # The LA pages' sessions: a signed cookie whose key lives in the data directory.
+    app.secret_key = pages.session_secret(hub.config.home)
+    app.session_interface = pages.PageSessionInterface()
+    app.config.update(pages.SESSION_SETTINGS)
     app.config.update({k: v for k, v in config.items() if not k.startswith("SENDX_")})
     app.config["MAX_CONTENT_LENGTH"] = hub.config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -136,8 +136,19 @@ class Hub:
 
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}", hint=f"choose one of: {', '.join(ROLES)}")
-        if not id or len(id) > 64 or not all(c.isalnum() or c in "-_.:" for c in id):
-            raise InputError(f"participant id {id!r} must be 1-64 letters, digits, '-', '_', '.' or ':'")
+        from exchange.keys import ORG_PATTERN
+
+        # The key store's rule: a participant names its key directory after its id, so the
+        # hub must not register one that cannot sign (nor "..", nor a look-alike in Cyrillic).
+        if not isinstance(id, str) or not ORG_PATTERN.fullmatch(id):
+            raise InputError(
+                f"participant id {id!r} must be 1-64 ASCII letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit",
+                where="id",
+            )
+        # The column holds 200 characters: PostgreSQL refused a longer name with a 500, SQLite kept it.
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InputError("a participant's name is 1-200 characters", where="name")
         checks = [
             ("la", la, ids.is_valid_la_code),
             ("urn", urn, ids.is_valid_urn),
@@ -245,7 +256,15 @@ class Hub:
             )
         request_hash = _canonical_hash(envelope)
         with self.store.read() as s:  # one read transaction for every lookup the upload needs
-            replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
+            try:
+                # The very bytes accepted before need no second check (a retry after the key
+                # is revoked still gets its original answer)...
+                replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
+            except ConflictError:
+                # ...but a different envelope under a used key hears "conflict" only if it is
+                # genuine: a tampered one is a bad signature, like any other.
+                self._verify_signature(s, caller.id, envelope)
+                raise
             if replay is not None:
                 return replay
             self._verify_signature(s, caller.id, envelope)
@@ -682,9 +701,7 @@ class Hub:
         _require(caller, "school", "college", "la")
         q = select(Movement)
         if caller.role == "la":
-            q = q.where(
-                or_(Movement.from_la == caller.la, Movement.to_la == caller.la, Movement.school_la == caller.la)
-            )
+            q = q.where(_in_area(caller.la))
         else:
             conds = [Movement.recorded_by == caller.id]
             for attr in ("urn", "laestab", "ukprn"):
@@ -752,6 +769,66 @@ class Hub:
         }
         with self.store.read() as s:
             return {name: s.scalar(select(func.count()).select_from(m)) or 0 for name, m in models.items()}
+
+    # ------------------------------------------------------------------ LA pages (exchange/hub/pages.py)
+
+    def session_participant(self, participant_id: str, token_hash: str) -> Participant:
+        """The participant a signed-in page session belongs to, while the API token it signed in with
+        is still valid: a revoked token ends the session on its next request."""
+        with self.store.read() as s:
+            row = s.execute(
+                select(ApiToken, Participant)
+                .join(Participant, Participant.id == ApiToken.participant_id)
+                .where(ApiToken.token_hash == token_hash)
+            ).first()
+        if row is None or row[0].revoked_at is not None or row[1].id != participant_id:
+            raise NotAuthorisedError("the session has ended: its access token is no longer valid", hint="sign in again")
+        return row[1]
+
+    def area_records(self, caller: Participant, *, plans: bool = False) -> dict[str, Any]:
+        """Everything the LA pages compute from, for the caller's area only (the scoping of ``movements``).
+
+        ``movements``: every movement event touching the area, oldest first, each with the hub's
+        ``recordedAt``; ``lostFilesWaiting``: CTFs from the area still in the lost-pupil pool;
+        ``plans`` (only when asked, it decrypts them): the EHC plans the area's LA participants
+        issued through the hub, the latest version of each ``planId``.
+        """
+        _require(caller, "la")
+        with self.store.read() as s:
+            rows = list(
+                s.scalars(select(Movement).where(_in_area(caller.la)).order_by(Movement.effective_date, Movement.id))
+            )
+            lost = s.scalar(
+                select(func.count(func.distinct(LostPupil.transfer_id))).where(
+                    LostPupil.source_la == caller.la, LostPupil.status == "open"
+                )
+            )
+            sent = (
+                list(
+                    s.scalars(
+                        select(Transfer)
+                        .join(Participant, Participant.id == Transfer.sender_id)
+                        .where(Transfer.kind == "ehcp", Participant.role == "la", Participant.la == caller.la)
+                        .order_by(Transfer.created_at, Transfer.id)
+                    )
+                )
+                if plans
+                else []
+            )
+        events = []
+        for m in rows:
+            event = json.loads(self.cipher.decrypt(m.nonce, m.ciphertext, f"movement:{m.recorded_by}:{m.event_id}"))
+            events.append({**event, "recordedAt": _iso(m.created_at)})
+        latest: dict[str, Any] = {}
+        for t in sent:  # oldest first, so a later version of a plan replaces the earlier one
+            plan = json.loads(self.cipher.decrypt(t.nonce, t.ciphertext, t.id))["document"]
+            latest[str(plan.get("planId") or t.id)] = plan
+        return {"movements": events, "plans": list(latest.values()), "lostFilesWaiting": lost or 0}
+
+
+def _in_area(la: str | None) -> Any:
+    """The one SQL test of "this movement is LA ``la``'s business", shared by the API and the LA pages."""
+    return or_(Movement.from_la == la, Movement.to_la == la, Movement.school_la == la)
 
 
 def _require(caller: Participant, *roles: str) -> None:

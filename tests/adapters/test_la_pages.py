@@ -16,6 +16,7 @@ from adapters.la_pages import (
     render_dashboard,
     render_log,
     render_movements,
+    render_problem,
     render_sign_in,
 )
 from tests.htmlcheck import heading_problems, outline
@@ -161,3 +162,14 @@ def test_sign_in_page_names_no_area_before_anyone_signs_in() -> None:
     assert "· Local authority audit</span>" in html
     assert "Each local authority sees only movements" in html
     assert "sendx sees only" not in html
+
+
+def test_problem_page_explains_the_error_and_offers_a_way_on() -> None:
+    signed_in = render_problem(404, "Page not found", "no transfer <T-1>", la=LA, hint="Check the link.")
+    _check_structure(signed_in)
+    assert "<h1>Page not found</h1>" in signed_in and "no transfer &lt;T-1&gt;" in signed_in
+    assert "Check the link." in signed_in and "Error 404." in signed_in
+    assert 'class="site-nav"' in signed_in and 'href="/la/dashboard">Back to the overview' in signed_in
+    nobody = render_problem(403, "You cannot do this", "Forbidden.")
+    _check_structure(nobody)
+    assert 'class="site-nav"' not in nobody and 'href="/la/sign-in">Go to the sign-in page' in nobody

@@ -2,7 +2,9 @@
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium (installed by
 .ci/chromium.sh).  Without chromium these tests skip locally and FAIL under CI=true, so a CI
-run can never pass without having looked at the pages.
+run can never pass without having looked at the pages.  ``server`` serves the test module's
+``site`` (a real hub app) on 127.0.0.1; the hub suite's helpers (``tests/exchange/hub``) are
+importable here so both suites populate the hub the same way.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -17,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, HERE
+
+from tests.browser.browserkit import CHROMIUM, CHROMIUM_ARGS, HERE
+
+HUB_TESTS = HERE.parent / "exchange" / "hub"
+if str(HUB_TESTS) not in sys.path:  # hub_helpers lives beside the hub fixtures (not a package)
+    sys.path.insert(0, str(HUB_TESTS))
 
 
 def _missing(reason: str) -> None:
@@ -69,10 +77,10 @@ def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 
 @pytest.fixture(scope="session")
 def server(site) -> Iterator[str]:
-    """Serve the test's Flask app on 127.0.0.1 (a free port) for the session."""
-    from werkzeug.serving import make_server
+    """Serve the test's Flask app on 127.0.0.1 (a free port) for the session, as ``sendx serve`` would."""
+    from exchange.hub.server import local_server
 
-    srv = make_server("127.0.0.1", 0, site, threaded=True)
+    srv = local_server(site, quiet=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}"

@@ -1,8 +1,13 @@
-"""The EHCP page and the LA pages in a real browser (Debian chromium via Playwright).
+"""The EHCP page and the LA pages, served by a real hub, in a real browser (Debian chromium via Playwright).
 
-Checks what only a browser can: no horizontal scrolling on a 390×844 phone, axe-core's WCAG
-2.x A/AA rules, our own structural and contrast checks on the rendered DOM, visible focus,
-the print stylesheet, and that the dashboard shows the synthetic history's known answers.
+The hub is ``create_app`` on a temporary SQLite data directory, served on 127.0.0.1 and filled
+through the ``Hub`` service with the synthetic history of two areas, LA 330's EHC plans and
+lost-pupil CTFs (``hub_helpers.populate_areas``).  The browser signs in through the form as
+LA 330, as a person would, and checks what only a browser can: no horizontal scrolling on a
+390×844 phone, axe-core's WCAG 2.x A/AA rules, our own structural and contrast checks on the
+rendered DOM, that the pages break none of their own Content-Security-Policy, visible focus,
+the print stylesheet, filtering and the CSV download against the API's answer, and that the
+overview shows the synthetic history's known answers.
 Screenshots go to $SENDX_ARTIFACTS (default <tmp>/sendx-screenshots).
 """
 
@@ -10,81 +15,112 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browserkit import DESKTOP, HERE, PHONE, save_json
+from hub_helpers import Actor, Areas, populate_areas, register_cast
 
 from adapters.html import render_plan
-from adapters.la import la_metrics, synthetic_history
-from adapters.la_pages import (
-    movements_csv_for,
-    render_access,
-    render_dashboard,
-    render_log,
-    render_movements,
-    render_sign_in,
-)
+from adapters.la import synthetic_history
 from schemas import examples
+from tests.browser.browserkit import DESKTOP, HERE, PHONE, save_json
 
 pytestmark = pytest.mark.browser
 
-LA = {"code": "330", "name": "Birmingham"}
-HISTORY = synthetic_history(2024, 150)
-LOST_CTFS = 3
-PLAN = json.loads(next(p for p in examples("ehcp") if p.name == "ehcp-final-secondary.json").read_text("utf-8"))
+PLAN = next(p for p in examples("ehcp") if p.name == "ehcp-final-secondary.json")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LA_PAGES = ["/la/sign-in", "/la/dashboard", "/la/movements", "/la/movements?ap=1&page=2", "/la/log", "/la/access"]
 
 
+@dataclass
+class Live:
+    """The hub behind the browser: its app, the cast's tokens and what was put in it."""
+
+    app: Any
+    actors: dict[str, Actor]
+    areas: Areas
+
+    @property
+    def plan_url(self) -> str:
+        return f"/plans/{self.areas.plan_transfers[0]}"  # the on-time plan, LA 330 → Kingsbridge
+
+
 @pytest.fixture(scope="session")
-def site():
-    from flask import Flask, Response, request
+def live(tmp_path_factory: pytest.TempPathFactory):
+    from exchange.hub import create_app
 
-    app = Flask("sendx-browser-test")
-    access = [
-        {"at": f"2026-0{m}-1{m}T0{m}:15:00Z", "reader": f"school:14583{m}", "document": f"EHCP-330-{m}", "kind": "ehcp"}
-        for m in range(1, 8)
-    ]
+    home = tmp_path_factory.mktemp("hub")
+    app = create_app({"SENDX_HOME": str(home), "SENDX_DATABASE_URL": f"sqlite:///{home / 'hub.sqlite'}"})
+    hub = app.extensions["sendx.hub"]
+    actors = register_cast(hub)
+    # The plans and the access log: Kingsbridge opens its copy of the plan once.
+    areas = populate_areas(hub, actors, synthetic_history(2024, 150))
+    hub.get_transfer(hub.authenticate(actors["school-145832"].token), areas.plan_transfers[0])
+    yield Live(app, actors, areas)
+    hub.store.dispose()
 
-    @app.get("/plan")
-    def plan() -> str:
-        return render_plan(PLAN)
 
-    @app.get("/la/sign-in")
-    def sign_in() -> str:
-        return render_sign_in()
+@pytest.fixture(scope="session")
+def site(live: Live):
+    return live.app
 
-    @app.get("/la/dashboard")
-    def dashboard() -> str:
-        m = la_metrics(HISTORY.events, la_code="330", as_of=HISTORY.as_of, ehcps=[PLAN], lost_ctfs_waiting=LOST_CTFS)
-        return render_dashboard(m, la=LA, user="la:330")
 
-    @app.get("/la/movements")
-    def movements() -> str:
-        return render_movements(HISTORY.events, la=LA, query=request.args, user="la:330")
+def _sign_in(context: Any, server: str, token: str) -> Any:
+    """Sign in through the form, as a person would; returns the page, on the overview."""
+    page = context.new_page()
+    page.goto(server + "/la/dashboard")
+    assert "/la/sign-in?next=" in page.url  # not signed in yet: sent to the form
+    page.fill("#token", token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/la/dashboard")
+    return page
 
-    @app.get("/la/movements.csv")
-    def movements_csv() -> Response:
-        return Response(movements_csv_for(HISTORY.events, la=LA, query=request.args), mimetype="text/csv")
 
-    @app.get("/la/log")
-    def log() -> str:
-        checkpoint = (
-            "sendx.example/movements\n1024\nK3b0PqzG7n2m4Lw8vXrT1yA5cD6eF9hJ0kM2nQ4sU6w=\n\n— sendx-hub Az3J0kQk\n"
-        )
-        return render_log(
-            la=LA, checkpoint=checkpoint, verify_result={"ok": True, "message": "All 1024 entries match."}
-        )
+# The policy check listens from before the first byte of each page (an init script is not
+# subject to the page's policy); violations are queued as events, so they are collected after load.
+_CSP_LISTENER = (
+    "window.__csp = [];"
+    "document.addEventListener('securitypolicyviolation',"
+    " e => window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || e.sample || '(inline)'}`));"
+)
 
-    @app.get("/la/access")
-    def access_page() -> str:
-        return render_access(access, la=LA)
 
-    return app
+@pytest.fixture(scope="session")
+def la(browser, server: str, live: Live):
+    """LA 330 signed in, under the pages' own Content-Security-Policy."""
+    context = browser.new_context()
+    context.add_init_script(_CSP_LISTENER)
+    _sign_in(context, server, live.actors["la-330"].token).close()
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def la_for_axe(browser, server: str, live: Live):
+    """LA 330 signed in, with the policy bypassed: the only way to inject axe-core's script."""
+    context = browser.new_context(bypass_csp=True)
+    _sign_in(context, server, live.actors["la-330"].token).close()
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def anonymous(browser):
+    """Nobody signed in, under the pages' policy."""
+    context = browser.new_context()
+    context.add_init_script(_CSP_LISTENER)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def anonymous_for_axe(browser):
+    context = browser.new_context(bypass_csp=True)
+    yield context
+    context.close()
 
 
 # ------------------------------------------------------------------ in-page checks
@@ -94,8 +130,9 @@ _OVERFLOW_JS = (HERE / "overflow.js").read_text(encoding="utf-8")
 _OWN_CHECKS_JS = (HERE / "own_checks.js").read_text(encoding="utf-8")
 
 
-def _open(browser, url: str, viewport: dict[str, int]):
-    page = browser.new_page(viewport=viewport)
+def _open(context, url: str, viewport: dict[str, int]):
+    page = context.new_page()
+    page.set_viewport_size(viewport)
     page.goto(url, wait_until="load")
     return page
 
@@ -123,11 +160,51 @@ def _slug(path: str) -> str:
     return path.strip("/").replace("/", "-").replace("?", "-").replace("&", "-").replace("=", "") or "root"
 
 
+def _context_for(path: str, la, anonymous):
+    """The sign-in page is for someone not signed in (a signed-in LA is sent on to the overview)."""
+    return anonymous if path == "/la/sign-in" else la
+
+
+# ------------------------------------------------------------------ signing in: what a new LA user sees first
+
+
+def test_an_la_signs_in_through_the_form_and_lands_on_its_overview(browser, server, live, artifacts) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    page.goto(server + "/la/sign-in")
+    page.fill("#token", live.actors["school-145832"].token)  # a school's token: refused, with the reason
+    page.get_by_role("button", name="Sign in").click()
+    refusal = " ".join(page.text_content("[role=alert]").split())
+    _shot(page, artifacts, "la-sign-in-refused-phone", full=False)
+    assert "These pages are for local authorities" in refusal and "/la/sign-in" in page.url
+
+    page.fill("#token", live.actors["la-330"].token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/la/dashboard")
+    heading = page.text_content("h1")
+    signed_in_as = " ".join(page.text_content(".sign-out").split())
+    _shot(page, artifacts, "la-overview-after-sign-in-phone", full=False)
+    page.set_viewport_size(DESKTOP)
+    _shot(page, artifacts, "la-overview-after-sign-in-desktop")
+    cookies = {c["name"]: c for c in context.cookies()}
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/la/sign-in")
+    page.goto(server + "/la/movements")
+    after = page.url
+    context.close()
+    assert heading == "Pupil movements in Northfield Council: overview"
+    assert signed_in_as == "Signed in as Northfield Council (la-330). Sign out"
+    session = cookies["sendx_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert "/la/sign-in?next=" in after  # signed out: the pages are closed again
+
+
 # ------------------------------------------------------------------ the plan page
 
 
-def test_plan_fits_a_phone_without_horizontal_scrolling(browser, server, artifacts) -> None:
-    page = _open(browser, server + "/plan", PHONE)
+def test_plan_fits_a_phone_without_horizontal_scrolling(la, server, live, artifacts) -> None:
+    page = _open(la, server + live.plan_url, PHONE)
     result = page.evaluate(_OVERFLOW_JS)
     _shot(page, artifacts, "plan-phone-top", full=False)
     _shot(page, artifacts, "plan-phone-full")
@@ -138,8 +215,9 @@ def test_plan_fits_a_phone_without_horizontal_scrolling(browser, server, artifac
 
 def test_plan_long_words_wrap_on_a_phone(browser) -> None:
     import copy
+    import json
 
-    doc = copy.deepcopy(PLAN)
+    doc = copy.deepcopy(json.loads(PLAN.read_text("utf-8")))
     doc["sections"]["A"]["childViews"] = "Supercalifragilistic" * 20
     doc["sections"]["K"]["advice"][0]["organisation"] = "https://example.org/" + "x" * 300
     html = render_plan(doc)
@@ -150,9 +228,9 @@ def test_plan_long_words_wrap_on_a_phone(browser) -> None:
     assert result["scrollWidth"] <= result["innerWidth"] and result["bad"] == [], result
 
 
-def test_plan_passes_axe_wcag_aa(browser, server, artifacts, axe_source) -> None:
+def test_plan_passes_axe_wcag_aa(la_for_axe, server, live, artifacts, axe_source) -> None:
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
-        page = _open(browser, server + "/plan", viewport)
+        page = _open(la_for_axe, server + live.plan_url, viewport)
         violations = _axe(page, axe_source, artifacts, f"plan-{name}")
         page.close()
         assert violations == [], violations
@@ -160,15 +238,15 @@ def test_plan_passes_axe_wcag_aa(browser, server, artifacts, axe_source) -> None
         pytest.skip("axe-core unavailable (no npm); the plan was checked by the other tests only")
 
 
-def test_plan_own_accessibility_checks(browser, server) -> None:
-    page = _open(browser, server + "/plan", PHONE)
+def test_plan_own_accessibility_checks(la, server, live) -> None:
+    page = _open(la, server + live.plan_url, PHONE)
     problems = page.evaluate(_OWN_CHECKS_JS)
     page.close()
     assert problems == []
 
 
-def test_plan_focus_is_visible(browser, server, artifacts) -> None:
-    page = _open(browser, server + "/plan", PHONE)
+def test_plan_focus_is_visible(la, server, live, artifacts) -> None:
+    page = _open(la, server + live.plan_url, PHONE)
     page.keyboard.press("Tab")
     skip = page.evaluate(
         "() => { const e = document.activeElement, r = e.getBoundingClientRect(), s = getComputedStyle(e);"
@@ -186,8 +264,8 @@ def test_plan_focus_is_visible(browser, server, artifacts) -> None:
     assert link["bg"] == "rgb(255, 221, 0)"
 
 
-def test_plan_print_stylesheet(browser, server) -> None:
-    page = _open(browser, server + "/plan", DESKTOP)
+def test_plan_print_stylesheet(la, server, live) -> None:
+    page = _open(la, server + live.plan_url, DESKTOP)
     page.emulate_media(media="print")
     toc = page.evaluate("() => getComputedStyle(document.querySelector('nav.toc')).display")
     page.close()
@@ -211,8 +289,8 @@ def test_axe_check_catches_a_known_violation(browser, axe_source, artifacts) -> 
 
 
 @pytest.mark.parametrize("path", LA_PAGES)
-def test_la_pages_fit_a_phone(browser, server, artifacts, path) -> None:
-    page = _open(browser, server + path, PHONE)
+def test_la_pages_fit_a_phone(la, anonymous, server, artifacts, path) -> None:
+    page = _open(_context_for(path, la, anonymous), server + path, PHONE)
     result = page.evaluate(_OVERFLOW_JS)
     _shot(page, artifacts, f"{_slug(path)}-phone", full=False)
     page.close()
@@ -220,20 +298,41 @@ def test_la_pages_fit_a_phone(browser, server, artifacts, path) -> None:
 
 
 @pytest.mark.parametrize("path", LA_PAGES)
-def test_la_pages_accessibility(browser, server, artifacts, axe_source, path) -> None:
+def test_la_pages_accessibility(
+    la, la_for_axe, anonymous, anonymous_for_axe, server, artifacts, axe_source, path
+) -> None:
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
-        page = _open(browser, server + path, viewport)
+        page = _open(_context_for(path, la, anonymous), server + path, viewport)
         own = page.evaluate(_OWN_CHECKS_JS)
-        violations = _axe(page, axe_source, artifacts, f"{_slug(path)}-{name}")
         if name == "desktop":
             _shot(page, artifacts, f"{_slug(path)}-desktop")
+        page.close()
+        page = _open(_context_for(path, la_for_axe, anonymous_for_axe), server + path, viewport)
+        violations = _axe(page, axe_source, artifacts, f"{_slug(path)}-{name}")
         page.close()
         assert own == [], (name, own)
         assert violations == [], (name, violations)
 
 
-def test_dashboard_numbers_equal_the_known_answers(browser, server, artifacts) -> None:
-    page = _open(browser, server + "/la/dashboard", DESKTOP)
+@pytest.mark.parametrize("path", [*LA_PAGES, "plan"])
+def test_pages_break_none_of_their_own_content_security_policy(la, anonymous, server, live, path) -> None:
+    url = server + (live.plan_url if path == "plan" else path)
+    page = _open(_context_for(path, la, anonymous), url, PHONE)
+    violations = page.evaluate("() => new Promise(done => setTimeout(() => done(window.__csp), 50))")
+    styled = page.evaluate("() => getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+    chart = page.evaluate(
+        "() => { const r = document.querySelector('svg rect[style]'); return r && getComputedStyle(r).fill; }"
+    )
+    page.close()
+    assert violations == [], violations
+    assert styled not in ("rgba(0, 0, 0, 0)", "transparent")  # the stylesheet applied: it was not blocked
+    if path == "/la/dashboard":
+        assert chart and chart not in ("rgb(0, 0, 0)", "none")  # so did the charts' style attributes
+
+
+def test_dashboard_numbers_equal_the_known_answers(la, server, live, artifacts) -> None:
+    areas = live.areas
+    page = _open(la, f"{server}/la/dashboard?asOf={areas.history.as_of.isoformat()}", DESKTOP)
     shown = page.evaluate(
         "() => Object.fromEntries([...document.querySelectorAll('[data-metric]')]"
         ".map(e => [e.dataset.metric, e.textContent.trim()]))"
@@ -242,34 +341,64 @@ def test_dashboard_numbers_equal_the_known_answers(browser, server, artifacts) -
         "() => [...document.querySelectorAll('#ap-by-month tbody tr')]"
         ".map(tr => [...tr.children].map(c => c.textContent.trim()))"
     )
+    _shot(page, artifacts, "la-dashboard-known-answers-desktop")
     page.close()
-    x = HISTORY.expected["330"]
+    x = areas.history.expected["330"]
     days = x["placementDays"]
     assert shown["into-ap"] == shown["into-ap-total"] == str(x["into"])
     assert shown["out-of-ap"] == shown["out-of-ap-total"] == str(x["outOf"])
     assert shown["open-placements"] == str(x["openPlacements"])
-    assert shown["unknown-open"] == str(x["unknownOpen"])
+    # Each lost-pupil CTF is also a destination-unknown movement: an open case.
+    assert shown["unknown-open"] == str(x["unknownOpen"] + areas.lost_pupils)
     assert shown["placements"] == str(x["placements"])
     assert shown["mean-days"] == str(round(statistics.fmean(days), 1))
     assert shown["median-days"] == str(float(statistics.median(days)))
     assert shown["exits"] == str(x["exits"])
     assert shown["reintegrated"] == str(x["reintegratedMainstream"])
     assert shown["reintegration-percent"] == f"{round(100 * x['reintegratedMainstream'] / x['exits'], 1)}%"
-    assert shown["lost-ctfs"] == str(LOST_CTFS)
-    # The example plan: requested 3 Nov 2025, final 20 Mar 2026 (137 days, within 20 weeks); review not yet due.
-    assert (shown["ehcp-issued"], shown["ehcp-within"], shown["ehcp-late"]) == ("1", "1", "0")
-    assert shown["reviews-overdue"] == "0"
+    assert shown["lost-ctfs"] == shown["lost-ctfs-text"] == str(areas.lost_files)
+    issued, within, excepted, late = areas.ehcp
+    assert (shown["ehcp-issued"], shown["ehcp-within"], shown["ehcp-excepted"], shown["ehcp-late"]) == tuple(
+        map(str, (issued, within, excepted, late))
+    )
+    assert shown["reviews-overdue"] == shown["reviews-overdue-table"] == str(areas.reviews_overdue)
     into = {row[0]: int(row[1]) for row in months if int(row[1])}
     assert len(into) == len(x["intoByMonth"]) and sum(into.values()) == x["into"]
 
 
-def test_movements_csv_link_downloads_exactly_what_is_shown(browser, server) -> None:
-    page = _open(browser, server + "/la/movements?ap=1&type=ap-placement-end", DESKTOP)
+def test_filter_then_download_the_csv_and_compare_it_with_the_api(la, server, live, artifacts) -> None:
+    page = _open(la, server + "/la/movements", DESKTOP)
+    page.check("#f-ap")
+    page.select_option("#f-type", "ap-placement-end")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/la/movements?*type=ap-placement-end*")
+    status = " ".join(page.text_content("[role=status]").split())
+    shown_rows = page.locator("table.stack tbody tr").count()
     href = page.get_attribute("a.button[download]", "href")
-    status = page.text_content("[role=status]")
-    body = page.request.get(server + href).text()
+    _shot(page, artifacts, "la-movements-filtered-desktop")
+    with page.expect_download() as got:
+        page.click("a.button[download]")
+    body = Path(got.value.path()).read_text(encoding="utf-8")
+    token = live.actors["la-330"].token
+    api = page.request.get(
+        server + "/v1/movements?type=ap-placement-end&ap=1&limit=200", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     page.close()
     assert href.startswith("/la/movements.csv?") and "type=ap-placement-end" in href and "ap=1" in href
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert f"of {len(rows)} movement" in " ".join(status.split())
-    assert rows and all(r["type"] == "ap-placement-end" and "330" in (r["fromLa"], r["toLa"]) for r in rows)
+    assert rows and f"of {len(rows)} movement" in status and shown_rows == min(len(rows), 50)
+    assert all(r["type"] == "ap-placement-end" and "330" in (r["fromLa"], r["toLa"]) for r in rows)
+    assert api["next"] is None
+    assert sorted((r["recordedBy"], r["eventId"]) for r in rows) == sorted(
+        (m["recordedBy"], m["event"]["eventId"]) for m in api["items"]
+    )
+
+
+def test_the_log_is_verified_on_the_hub_at_the_press_of_a_button(la, server, artifacts) -> None:
+    page = _open(la, server + "/la/log", PHONE)
+    page.get_by_role("button", name="Verify the log").click()
+    page.wait_for_url("**/la/log/verify")
+    result = " ".join(page.text_content("[role=status]").split())
+    _shot(page, artifacts, "la-log-verified-phone", full=False)
+    page.close()
+    assert result.startswith("Verification result Verified All ") and "match the hub's signed checkpoint" in result

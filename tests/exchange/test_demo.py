@@ -17,6 +17,8 @@ def test_demo_tells_the_whole_story_and_leaves_the_data(tmp_path):
     assert set(result.transfers) >= {"ctf", "health-advice", "ehcp", "passport"}
     assert "Coventry's case is not among them: True" in text
     assert "signed checkpoint verified" in text
+    assert "the same audit on the LA pages: signed in with the la-330 token" in text
+    assert f"http://127.0.0.1:8700/plans/{result.transfers['ehcp']}" in text
 
     # The data stays browsable: the same store, opened afresh, holds what the demo did.
     hub = build_hub({"SENDX_HOME": str(result.home)})

@@ -13,10 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hub_helpers import CAST, Actor
+from hub_helpers import Actor, register_cast
 from sqlalchemy import create_engine
-
-from exchange.keys import SigningKey
 
 MAX_BODY = 256 * 1024
 
@@ -71,11 +69,4 @@ def hub(app):
 @pytest.fixture
 def world(hub) -> dict[str, Actor]:
     """Every participant of ``CAST`` registered, with a key and a token."""
-    actors = {}
-    for pid, spec in CAST.items():
-        extra = {k: v for k, v in spec.items() if k not in ("role", "name")}
-        info = hub.add_participant(pid, spec["role"], spec["name"], **extra)
-        key = SigningKey.generate(pid)
-        hub.add_key(pid, key.public_jwk)
-        actors[pid] = Actor(pid, spec["role"], hub.new_token(pid), key, info)
-    return actors
+    return register_cast(hub)

@@ -1,15 +1,19 @@
-"""Helpers for the hub tests: the cast of participants, documents and signed envelopes."""
+"""Helpers for the hub tests: the cast of participants, documents and signed envelopes, signing in
+to the LA pages as a browser does, and a populated pair of areas with the answers they must give."""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import schemas
+from adapters.ctf_synth import synthetic_ctf
+from adapters.la import SyntheticHistory
 from exchange.keys import SigningKey
 from exchange.signing import sign_envelope
 
@@ -78,3 +82,99 @@ def envelope(
 def post_json(client, url: str, body: Any, actor: Actor | None = None, **kw: Any):
     headers = actor.headers if actor else {}
     return client.post(url, data=json.dumps(body), content_type="application/json", headers=headers, **kw)
+
+
+def register_cast(hub: Any) -> dict[str, Actor]:
+    """Every participant of ``CAST`` registered at ``hub``, each with a signing key and an API token."""
+    actors = {}
+    for pid, spec in CAST.items():
+        extra = {k: v for k, v in spec.items() if k not in ("role", "name")}
+        info = hub.add_participant(pid, spec["role"], spec["name"], **extra)
+        key = SigningKey.generate(pid)
+        hub.add_key(pid, key.public_jwk)
+        actors[pid] = Actor(pid, spec["role"], hub.new_token(pid), key, info)
+    return actors
+
+
+# ------------------------------------------------------------------ the LA pages, as a browser
+
+
+def csrf_field(html: str) -> str:
+    """The ``csrf_token`` a page's POST forms carry."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if found is None:
+        raise AssertionError("the page has no CSRF field")
+    return found.group(1)
+
+
+def sign_in(client: Any, actor: Actor | None, **fields: str) -> Any:
+    """Sign in through the form on a client with no session yet: GET it, POST its CSRF token and the token."""
+    form = client.get("/la/sign-in")
+    data = {"csrf_token": csrf_field(form.get_data(as_text=True)), "token": actor.token if actor else "", **fields}
+    return client.post("/la/sign-in", data=data)
+
+
+def page_csrf(client: Any) -> str:
+    """The CSRF token this client's forms carry (its session's, signed in or not)."""
+    page = client.get("/la/log")
+    if page.status_code != 200:
+        page = client.get("/la/sign-in")
+    return csrf_field(page.get_data(as_text=True))
+
+
+# ------------------------------------------------------------------ two populated areas
+
+
+@dataclass(frozen=True)
+class Areas:
+    """What ``populate_areas`` recorded, and what LA 330's overview must show for it on ``history.as_of``."""
+
+    history: SyntheticHistory
+    plan_transfers: tuple[str, ...]  # EHCP transfers from la-330 to Kingsbridge, in the order sent
+    lost_files: int  # lost-pupil CTFs from LA 330 schools, waiting in the pool
+    lost_pupils: int  # the pupils in them (one each): each also a destination-unknown movement in LA 330
+    ehcp: tuple[int, int, int, int]  # plans issued, within 20 weeks, late with an exception, late
+    reviews_overdue: int
+
+
+def _plan(plan_id: str, final: str, *, exceptions: tuple[dict[str, str], ...] = (), **changes: Any) -> dict:
+    """The example plan, re-timed: requested 3 March 2025, so a final plan after 21 July 2025 is late."""
+    doc = example("ehcp")
+    doc["planId"] = plan_id
+    doc["timeline"] = {
+        "requestDate": "2025-03-03",
+        "decisionDate": "2025-04-07",
+        "draftIssuedDate": "2025-07-14",
+        "finalIssuedDate": final,
+        "exceptions": list(exceptions),
+    }
+    return {**doc, **changes}
+
+
+def populate_areas(hub: Any, actors: dict[str, Actor], history: SyntheticHistory) -> Areas:
+    """Record ``history`` (LAs 330 and 331) through the hub as each area's LA, then send LA 330's plans
+    and two lost-pupil CTFs, all through ``Hub`` as the API would."""
+    who = {a.info["la"]: hub.authenticate(a.token) for a in actors.values() if a.role == "la"}
+    for event in history.events:
+        la = who[event["recordedBy"]["participant"].split(":", 1)[1]]  # synthetic recorders are "la:<code>"
+        recorded = {**event, "recordedBy": {"participant": la.id, "role": "la"}}
+        hub.record_movement(la, json.dumps(recorded).encode())
+
+    def send(sender: str, recipient: str, document: Any, kind: str) -> str:
+        body = json.dumps(envelope(actors[sender], recipient, document, kind)).encode()
+        return hub.submit_transfer(hub.authenticate(actors[sender].token), body).body["id"]
+
+    on_time = example("ehcp")  # requested 3 Nov 2025, final 20 Mar 2026: 137 days; review due March 2027
+    plans = [
+        on_time,
+        {**on_time, "status": "amended"},  # a later version of the same plan: counted once
+        _plan("EHCP-330-2025-00101", "2025-08-25"),  # 175 days, no exception: late; review overdue
+        _plan("EHCP-330-2025-00102", "2025-08-25", exceptions=({"reason": "missed-appointment"},)),
+    ]
+    sent = tuple(send("la-330", "school-145832", p, "ehcp") for p in plans)
+    leavers = ("school-145832", "school-145833", "ap-103614")  # a lost-pupil CTF holds exactly one pupil
+    for sender in leavers:
+        school = actors[sender].info
+        ctf = synthetic_ctf(1, source_laestab=school["laestab"], dest_laestab="XXXXXXX", source_urn=school["urn"])
+        send(sender, "XXXXXXX", ctf.decode("utf-8"), "ctf")
+    return Areas(history, sent, len(leavers), len(leavers), (3, 1, 1, 1), 2)

@@ -4,6 +4,11 @@ One test per endpoint row; each checks every actor and reports all mismatches at
 transfer T goes from Kingsbridge (LA 330) to Riverside (LA 330); "own" means the actor is
 party to the resource, "other" that it is not.  Nobody outside the transfer can read it —
 not even the LAs (they see movements and the access log, not documents).
+
+The HTML pages are in the matrix too.  Each actor opens them in a browser of its own after
+trying to sign in through the form: only an LA gets a session, so every other role (and an
+API token alone) is redirected to the sign-in page (303) like an anonymous visitor.  P is an
+EHC plan LA 330 sent to Kingsbridge: its own plan for la-330, another area's for la-331.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hub_helpers import Actor, envelope, example, movement
+from hub_helpers import Actor, envelope, example, movement, page_csrf, sign_in
 
 ACTORS = [
     "anon",
@@ -28,6 +33,8 @@ ACTORS = [
     "la-331",
 ]
 EVERYONE = {a: 200 for a in ACTORS if a != "anon"} | {"anon": 401}
+#: An LA page: the two LAs see their own area's; everyone else is sent to sign in.
+LA_PAGE = {a: 200 if a.startswith("la-") else 303 for a in ACTORS}
 
 
 def _only(ok: dict[str, int], default: int) -> dict[str, int]:
@@ -40,7 +47,10 @@ def setup(client, world) -> dict[str, Any]:
     env = envelope(a, b.id, example("ehcp"), "ehcp")
     t = client.post("/v1/transfers", json=env, headers=a.headers)
     assert t.status_code == 201
-    return {"tid": t.json["id"]}
+    la = world["la-330"]
+    p = client.post("/v1/transfers", json=envelope(la, a.id, example("ehcp"), "ehcp"), headers=la.headers)
+    assert p.status_code == 201
+    return {"tid": t.json["id"], "la_tid": p.json["id"]}
 
 
 Request = Callable[[Any, Actor | None, dict[str, Any], dict[str, Actor]], Any]
@@ -61,6 +71,36 @@ def _post(url: str, body: Callable[[Actor | None, dict[str, Actor]], Any] | None
         )
 
     return run
+
+
+def _browser(c: Any, actor: Actor | None, signed_in: bool) -> Any:
+    """A client of the actor's own (its own cookies), after trying to sign in to the LA pages."""
+    browser = c.application.test_client()
+    if actor is not None and signed_in:
+        sign_in(browser, actor)  # only an LA gets a session; everyone else is refused
+    return browser
+
+
+def _page(url: str, *, signed_in: bool = True, bearer: bool = False) -> Request:
+    def run(c, actor, ctx, world):
+        headers = actor.headers if actor and bearer else {}
+        return _browser(c, actor, signed_in).get(url.format(**ctx), headers=headers)
+
+    return run
+
+
+def _page_form(url: str) -> Request:
+    """POST a page's form with the CSRF token the actor's own forms carry."""
+
+    def run(c, actor, ctx, world):
+        browser = _browser(c, actor, True)
+        return browser.post(url.format(**ctx), data={"csrf_token": page_csrf(browser)})
+
+    return run
+
+
+def _page_sign_in(c, actor, ctx, world):
+    return sign_in(c.application.test_client(), actor)
 
 
 def _self_envelope(actor, world):
@@ -118,6 +158,28 @@ CASES: list[tuple[str, Request, dict[str, int]]] = [
     ("access log", _get("/v1/access-log"), _only({"la-330": 200, "la-331": 200}, 403)),
     ("validate", _post("/v1/validate", lambda a, w: example("ehcp")), EVERYONE),
     ("log checkpoint", _get("/v1/log/checkpoint"), EVERYONE),
+    # ---- the HTML pages (303: to the sign-in page, or from it once signed in)
+    ("page sign-in form", _page("/la/sign-in"), {a: 303 if a.startswith("la-") else 200 for a in ACTORS}),
+    ("page sign in", _page_sign_in, _only({"la-330": 303, "la-331": 303}, 403) | {"anon": 400}),
+    ("page sign out", _page_form("/la/sign-out"), {a: 303 for a in ACTORS}),
+    *(
+        (f"page {what}", request, LA_PAGE)
+        for what, request in (
+            ("dashboard", _page("/la/dashboard")),
+            ("movements", _page("/la/movements")),
+            ("movements csv", _page("/la/movements.csv")),
+            ("log", _page("/la/log")),
+            ("verify log", _page_form("/la/log/verify")),
+            ("access log", _page("/la/access")),
+        )
+    ),
+    ("page dashboard, API token only", _page("/la/dashboard", signed_in=False, bearer=True), {a: 303 for a in ACTORS}),
+    (
+        "page plan, API token",
+        _page("/plans/{tid}", signed_in=False, bearer=True),
+        _only({"school-145832": 200, "school-145833": 200}, 404) | {"anon": 303},
+    ),
+    ("page plan, LA session", _page("/plans/{la_tid}"), _only({"la-330": 200, "la-331": 404}, 303) | {"anon": 303}),
 ]
 
 
@@ -154,6 +216,8 @@ def test_nobody_reads_anothers_documents(client, world):
             party = actor_id in (s_id, r_id)
             status = client.get(f"/v1/transfers/{tid}", headers=actor.headers).status_code
             assert status == (200 if party else 404), (actor_id, s_id, r_id)
+            page = client.get(f"/plans/{tid}", headers=actor.headers).status_code
+            assert page == status, ("plan page", actor_id, s_id, r_id)
             assert (tid in inbox) == (actor_id == r_id)
 
 
