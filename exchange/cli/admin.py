@@ -109,7 +109,7 @@ def key_revoke(kid: str) -> None:
 
 @admin.group()
 def token() -> None:
-    """Issue API tokens."""
+    """Issue and revoke API tokens."""
 
 
 @token.command("new")
@@ -117,3 +117,13 @@ def token() -> None:
 def token_new(participant: str) -> None:
     """Issue a new API token. It is shown once; the hub keeps only its hash."""
     click.echo(_hub().new_token(participant))
+
+
+@token.command("revoke")
+@click.option("--participant", required=True)
+@click.option("--token", "token_text", help="the token to revoke (read from stdin if '-'); default: all of them")
+def token_revoke(participant: str, token_text: str | None) -> None:
+    """Revoke one API token of a participant, or all its tokens; effective at once."""
+    if token_text == "-":  # keeps the secret out of the shell history and process list
+        token_text = click.get_text_stream("stdin").readline().strip()
+    click.echo(json.dumps(_hub().revoke_tokens(participant, token_text)))

@@ -218,6 +218,24 @@ class Hub:
             s.add(ApiToken(participant_id=participant_id, token_hash=hash_token(token)))
         return token
 
+    def revoke_tokens(self, participant_id: str, token: str | None = None) -> dict[str, Any]:
+        """Revoke one of a participant's API tokens (given its text) or, with none given, all of them.
+
+        Effective at once for the API and for any LA page session signed in with them.
+        """
+        with self.store.write() as s:
+            self._participant(s, participant_id)
+            q = select(ApiToken).where(ApiToken.participant_id == participant_id, ApiToken.revoked_at.is_(None))
+            if token is not None:
+                q = q.where(ApiToken.token_hash == hash_token(token))
+            rows = list(s.scalars(q))
+            if token is not None and not rows:
+                raise NotFoundError(f"that token is not a live token of {participant_id!r}")
+            now = utcnow()
+            for row in rows:
+                row.revoked_at = now
+        return {"participant": participant_id, "revoked": len(rows)}
+
     def authenticate(self, token: str | None) -> Participant:
         if not token:
             raise NotAuthorisedError("an API token is required", hint="send 'Authorization: Bearer <token>'")

@@ -119,3 +119,26 @@ def test_unreachable_hub(live, run_cli, monkeypatch):
     monkeypatch.setenv("SENDX_HUB_URL", "http://127.0.0.1:9")
     r = run_cli("inbox")
     assert r.exit_code == 2 and "cannot reach the hub" in r.output
+
+
+def test_admin_token_revoke_one_or_all(live, run_cli):
+    from exchange.hub import create_app
+
+    assert run_cli("admin", "init").exit_code == 0
+    add = ("admin", "participant", "add", "--id", "la-330", "--role", "la", "--name", "Northfield", "--la", "330")
+    assert run_cli(*add).exit_code == 0
+    first, second, third = (run_cli("admin", "token", "new", "--participant", "la-330").output.strip() for _ in "123")
+    api = create_app({"SENDX_AUTO_MIGRATE": False}).test_client()
+
+    def status(token: str) -> int:
+        return api.get("/v1/participants/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert {status(t) for t in (first, second, third)} == {200}
+    r = run_cli("admin", "token", "revoke", "--participant", "la-330", "--token", "-", input=first + "\n")
+    assert r.exit_code == 0 and json.loads(r.output)["revoked"] == 1
+    assert (status(first), status(second), status(third)) == (401, 200, 200)
+    again = run_cli("admin", "token", "revoke", "--participant", "la-330", "--token", first)
+    assert again.exit_code == 2 and "not a live token" in again.output
+    r = run_cli("admin", "token", "revoke", "--participant", "la-330")
+    assert json.loads(r.output)["revoked"] == 2 and {status(second), status(third)} == {401}
+    assert run_cli("admin", "token", "revoke", "--participant", "nobody").exit_code == 2
