@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from exchange.store import (
     ROLES,
     AccessLogEntry,
     ApiToken,
+    LogHead,
     LogLeaf,
     LostPupil,
     Movement,
@@ -292,9 +293,10 @@ class Hub:
             prepared = self._prepare(s, caller, envelope, body, request_hash)
         try:
             with self.store.write() as s:
-                # Rows first, log head last: the head lock is then held only for the append
-                # itself, and a same-key race blocks on the unique index before it could
-                # ever wait for the head (no lock-order deadlock).
+                # A transaction that logs takes the log head first (every such path does, so
+                # none waits for the head while holding what another holder of the head needs);
+                # its rows are then written once, already carrying their log indices.
+                head = self._lock_log_head(s) if prepared.events else None
                 t = Transfer(
                     id=prepared.transfer_id,
                     sender_id=prepared.sender,
@@ -307,10 +309,12 @@ class Hub:
                     nonce=prepared.nonce,
                     ciphertext=prepared.ciphertext,
                     size=prepared.size,
+                    log_index=head.size if head is not None else None,
                     log_count=len(prepared.events),
+                    created_at=utcnow(),
                 )
                 s.add(t)
-                s.flush()  # the transfer row first: pool and movement rows refer to it
+                s.flush()  # the transfer row first: pool and movement rows refer to it; the key constraint fires here
                 for upn_hash, source_la, destination in prepared.lost:
                     s.add(
                         LostPupil(
@@ -322,15 +326,8 @@ class Hub:
                             destination=destination,
                         )
                     )
-                rows = [self._movement_row(caller, e, salt, t.id) for e, salt in prepared.events]
-                s.add_all(rows)
-                s.flush()  # the idempotency and event-id constraints fire here
-                if rows:
-                    head = self.store.lock_log_head(s)
-                    first = _seams.log_append(s, head, prepared.leaves)
-                    for n, row in enumerate(rows):
-                        row.log_index = first + n
-                    t.log_index = first
+                if head is not None:
+                    self._log_rows(s, head, caller, prepared.events, prepared.leaves, t.id)
                 body_out = self._transfer_summary(t)
         except IntegrityError:
             # A concurrent upload with the same idempotency key won the race.
@@ -432,52 +429,71 @@ class Hub:
             )
         return p.id, []
 
+    def _lock_log_head(self, s: Session) -> LogHead:
+        with s.no_autoflush:  # the head before any row this transaction has pending
+            return self.store.lock_log_head(s)
+
     def _append_movements(
         self, s: Session, recorder: Participant, events: Sequence[Mapping[str, Any]], transfer_id: str | None
     ) -> list[int]:
-        """Insert movement rows, then lock the log head and append their leaves; return the indices."""
-        salted = [(e, secrets.token_bytes(32)) for e in events]
+        """Lock the log head, then insert the movement rows and append their leaves; return the indices."""
+        head = self._lock_log_head(s)
+        salted = [(dict(e), secrets.token_bytes(32)) for e in events]
         leaves = [_seams.movement_leaf(e, salt) for e, salt in salted]
-        rows = [self._movement_row(recorder, e, salt, transfer_id) for e, salt in salted]
-        s.add_all(rows)
-        s.flush()
-        head = self.store.lock_log_head(s)
-        first = _seams.log_append(s, head, leaves)
-        for n, row in enumerate(rows):
-            row.log_index = first + n
-        return [first + n for n in range(len(rows))]
+        return self._log_rows(s, head, recorder, salted, leaves, transfer_id)
 
-    def _movement_row(
-        self, recorder: Participant, event: Mapping[str, Any], salt: bytes, transfer_id: str | None
-    ) -> Movement:
+    def _log_rows(
+        self,
+        s: Session,
+        head: LogHead,
+        recorder: Participant,
+        salted: Sequence[tuple[Mapping[str, Any], bytes]],
+        leaves: Sequence[bytes],
+        transfer_id: str | None,
+    ) -> list[int]:
+        """With the head locked: insert the movement rows at their indices, append their leaves."""
+        s.flush()  # rows the transaction added first (the transfer the movements belong to)
+        first = head.size
+        values = [
+            self._movement_values(recorder, e, salt, transfer_id, first + n) for n, (e, salt) in enumerate(salted)
+        ]
+        s.execute(insert(Movement), values)  # one statement; the event-id constraint fires here
+        _seams.log_append(s, head, leaves)
+        return [first + n for n in range(len(values))]
+
+    def _movement_values(
+        self, recorder: Participant, event: Mapping[str, Any], salt: bytes, transfer_id: str | None, index: int
+    ) -> dict[str, Any]:
         frm = event.get("from") or {}
         to = event.get("to") or {}
         plaintext = _canonical(event)
         rid = f"movement:{recorder.id}:{event['eventId']}"
         nonce, ct = self.cipher.encrypt(plaintext, rid)
-        return Movement(
-            event_id=event["eventId"],
-            recorded_by=recorder.id,
-            transfer_id=transfer_id,
-            type=event["type"],
-            effective_date=dt.date.fromisoformat(event["effectiveDate"]),
-            upn_hash=self.cipher.index(event["pupil"]["upn"]),
-            from_la=frm.get("la") or (frm.get("laestab") or "")[:3] or None,
-            to_la=to.get("la") or (to.get("laestab") or "")[:3] or None,
-            school_la=recorder.la,
-            from_ap=bool(frm.get("ap")),
-            to_ap=bool(to.get("ap")),
-            from_urn=frm.get("urn"),
-            from_laestab=frm.get("laestab"),
-            from_ukprn=frm.get("ukprn"),
-            to_urn=to.get("urn"),
-            to_laestab=to.get("laestab"),
-            to_ukprn=to.get("ukprn"),
-            request_hash=hashlib.sha256(plaintext).hexdigest(),
-            salt=salt,
-            nonce=nonce,
-            ciphertext=ct,
-        )
+        return {
+            "event_id": event["eventId"],
+            "recorded_by": recorder.id,
+            "transfer_id": transfer_id,
+            "type": event["type"],
+            "effective_date": dt.date.fromisoformat(event["effectiveDate"]),
+            "upn_hash": self.cipher.index(event["pupil"]["upn"]),
+            "from_la": frm.get("la") or (frm.get("laestab") or "")[:3] or None,
+            "to_la": to.get("la") or (to.get("laestab") or "")[:3] or None,
+            "school_la": recorder.la,
+            "from_ap": bool(frm.get("ap")),
+            "to_ap": bool(to.get("ap")),
+            "from_urn": frm.get("urn"),
+            "from_laestab": frm.get("laestab"),
+            "from_ukprn": frm.get("ukprn"),
+            "to_urn": to.get("urn"),
+            "to_laestab": to.get("laestab"),
+            "to_ukprn": to.get("ukprn"),
+            "request_hash": hashlib.sha256(plaintext).hexdigest(),
+            "salt": salt,
+            "nonce": nonce,
+            "ciphertext": ct,
+            "log_index": index,
+            "created_at": utcnow(),
+        }
 
     def _transfer_summary(self, t: Transfer) -> dict[str, Any]:
         return {
@@ -637,7 +653,6 @@ class Hub:
                     log_count=1,
                 )
                 s.add(t)
-                s.flush()
                 (index,) = self._append_movements(s, caller, [event], t.id)
                 t.log_index = index
                 lost_row.status = "redirected"
