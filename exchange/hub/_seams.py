@@ -125,19 +125,14 @@ def ctf_route(xml: bytes) -> CtfRoute:
 def ctf_movements(
     xml: bytes, *, envelope_id: str, sender: str, destination: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
-    """The movement events a (validated) CTF implies: one per pupil.
+    """The movement events a (validated) CTF implies at the hub: one per pupil, per envelope.
 
-    Uses the CTF adapter (``adapters.ctf.movement_events``) when it is present.  Until then
-    this seam derives the minimum the LA's log needs from the header: the pupil leaves the
-    source school for ``destination`` (a ``leave`` event), or for nowhere known
-    (``destination-unknown`` for XXX, ``independent-or-abroad`` for MMM).
+    The pupil leaves the source school for ``destination`` (a ``leave`` event), or for nowhere
+    known (``destination-unknown`` for XXX, ``independent-or-abroad`` for MMM), recorded by the
+    sending participant under ids derived from the envelope.  ``adapters.ctf.ctf_to_movements``
+    gives the fuller picture from the file alone (a ``join`` at the destination too, ids from
+    school, UPN and date); the hub logs what it witnessed: this envelope leaving this sender.
     """
-    try:
-        from adapters.ctf import movement_events  # type: ignore[attr-defined]
-    except ImportError:
-        movement_events = None
-    if movement_events is not None:  # pragma: no cover - depends on the ctf branch
-        return list(movement_events(xml))
     route = ctf_route(xml)
     source = {"name": route.source_name or f"LAESTAB {route.source_laestab}", "ap": False}
     if route.source_laestab and route.source_laestab.isdigit():
