@@ -33,6 +33,7 @@ __all__ = [
     "HubClient",
     "HubError",
     "Profile",
+    "from_profile",
     "load_profile",
     "make_envelope",
     "read_document",
@@ -90,6 +91,14 @@ def load_profile(home: Path | None = None) -> Profile:
         participant=os.environ.get("SENDX_PARTICIPANT") or data.get("participant"),
         token=os.environ.get("SENDX_TOKEN") or data.get("token"),
     )
+
+
+def from_profile(home: Path | None = None) -> tuple[HubClient, Profile]:
+    """A client for the configured hub and participant (``load_profile``); a token is required."""
+    profile = load_profile(home)
+    if not profile.token:
+        raise ConfigError("no API token configured", hint="run `sendx login` or set SENDX_TOKEN")
+    return HubClient(profile.hub, profile.token), profile
 
 
 def save_profile(profile: Profile, home: Path | None = None) -> Path:

@@ -14,16 +14,13 @@ from typing import Any
 import click
 
 from exchange.cli import cli
-from validators.errors import ConfigError, InputError
+from validators.errors import InputError
 
 
 def _client() -> Any:
-    from exchange.client import HubClient, load_profile
+    from exchange.client import from_profile
 
-    profile = load_profile()
-    if not profile.token:
-        raise ConfigError("no API token configured", hint="run `sendx login` or set SENDX_TOKEN")
-    return HubClient(profile.hub, profile.token), profile
+    return from_profile()
 
 
 @cli.command()

@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 
 from exchange.cli import cli
-from exchange.cli.hub import _client
 from validators.errors import InputError
 
 _RECEIPT_LIMIT = 64 * 1024
@@ -53,10 +52,11 @@ def log() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def verify(state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, fmt: str) -> None:
     """Recompute the log from its entries and check it against every checkpoint seen before."""
+    from exchange.client import from_profile
     from exchange.logaudit import audit_log
     from exchange.logverify import VerifierState
 
-    client, profile = _client()
+    client, profile = from_profile()
     path = state_path or _default_state(profile.hub)
     receipt_text = _read_receipt(receipt) if receipt else None
     result = audit_log(client, VerifierState.load(path), verifier=verifier, index=index, receipt=receipt_text)
@@ -88,7 +88,9 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
 def receipt(index: int, output: Path | None) -> None:
     """Download the offline receipt (C2SP tlog-proof) for log entry INDEX."""
-    client, _ = _client()
+    from exchange.client import from_profile
+
+    client, _ = from_profile()
     text = client.receipt(index)
     if output is None:
         click.echo(text, nl=False)
