@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's packages first
@@ -24,20 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's p
 import schemas
 import validators
 from bench.figures import Figure
+from bench.timing import median_call
 from validators.rules import Context
 
 BASELINE = "fhir.resources R4B Bundle.model_validate_json"
-
-
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    """Median seconds per call."""
-    fn()  # warm-up: first calls build pydantic validators and caches
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
 
 
 def _large(doc: dict, n: int) -> dict:
@@ -86,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, d, repeat in cases:
         raw = json.dumps(d).encode()
         assert validators.validate(raw, context=ctx).valid  # time only a genuinely valid document
-        bare = _time(lambda raw=raw: Bundle.model_validate_json(raw), repeat)
-        sendx = _time(lambda raw=raw: validators.validate(raw, context=ctx), repeat)
+        bare = median_call(lambda raw=raw: Bundle.model_validate_json(raw), repeat)
+        sendx = median_call(lambda raw=raw: validators.validate(raw, context=ctx), repeat)
         rows.append(
             {
                 "case": name,

@@ -23,11 +23,9 @@ import hashlib
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,8 @@ from sqlalchemy import text  # noqa: E402
 
 from adapters.ctf_synth import make_upn  # noqa: E402
 from bench.figures import Figure, target  # noqa: E402
+from bench.hubdriver import reset_postgres  # noqa: E402
+from bench.timing import median_call  # noqa: E402
 from exchange.hub import build_hub  # noqa: E402
 from exchange.hub.logstore import open_log  # noqa: E402
 from exchange.merkle import root_hash  # noqa: E402
@@ -47,16 +47,6 @@ LAS = [str(201 + k) for k in range(20)]
 TYPES = ["join", "leave", "managed-move", "suspension", "elective-home-education", "post-16-transition"]
 BATCH = 1000
 SAMPLES = 200
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
 
 
 def _event(i: int, rng: random.Random, start: dt.date) -> tuple[str, dict[str, Any]]:
@@ -101,20 +91,10 @@ def load(hub: Any, n: int, seed: int = 11) -> tuple[float, list[bytes]]:
     return seconds, leaves
 
 
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
-
-
 def run(url: str | None, n: int, home: Path) -> dict[str, Any]:
     config = {"SENDX_HOME": str(home)}
     if url:
-        _reset_postgres(url)
+        reset_postgres(url)
         config["SENDX_DATABASE_URL"] = url
     hub = build_hub(config)
     load_s, leaves = load(hub, n)
@@ -134,10 +114,10 @@ def run(url: str | None, n: int, home: Path) -> dict[str, Any]:
     page = hub.movements(la)
     assert page["items"], "the LA must see movements of its area"
     queries = {
-        "first": _median(lambda: hub.movements(la), 30),
-        "ap": _median(lambda: hub.movements(la, ap=True), 30),
-        "deep": _median(lambda: hub.movements(la, offset=n // 40), 10),
-        "bare": _median(bare, 30),
+        "first": median_call(lambda: hub.movements(la), 30),
+        "ap": median_call(lambda: hub.movements(la, ap=True), 30),
+        "deep": median_call(lambda: hub.movements(la, offset=n // 40), 10),
+        "bare": median_call(bare, 30),
     }
 
     rng = random.Random(5)

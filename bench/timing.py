@@ -8,10 +8,11 @@ exposes all of them to the same conditions.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["interleaved"]
+__all__ = ["interleaved", "median_call"]
 
 
 def _calls_for(fn: Callable[[], object], seconds: float) -> int:
@@ -39,3 +40,14 @@ def interleaved(
                 fn()
             best[name] = min(best[name], (time.perf_counter() - start) / n)
     return best
+
+
+def median_call(fn: Callable[[], object], repeat: int) -> float:
+    """Median seconds of one call, after a warm-up call: for calls too slow to batch."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)

@@ -241,6 +241,13 @@ class Hub:
         if not token:
             raise NotAuthorisedError("an API token is required", hint="send 'Authorization: Bearer <token>'")
         digest = hash_token(token)
+        found = self._live_token(digest)
+        if found is None:
+            raise NotAuthorisedError("the API token is not valid", hint="ask the hub admin for a new token")
+        return found
+
+    def _live_token(self, digest: str) -> Participant | None:
+        """The participant whose unrevoked token has this SHA-256, if any."""
         with self.store.read() as s:
             row = s.execute(
                 select(ApiToken, Participant)
@@ -249,7 +256,7 @@ class Hub:
             ).first()
         # The lookup is by hash (the index); the constant-time compare guards the final check.
         if row is None or row[0].revoked_at is not None or not hmac.compare_digest(row[0].token_hash, digest):
-            raise NotAuthorisedError("the API token is not valid", hint="ask the hub admin for a new token")
+            return None
         return row[1]
 
     @staticmethod
@@ -808,15 +815,10 @@ class Hub:
     def session_participant(self, participant_id: str, token_hash: str) -> Participant:
         """The participant a signed-in page session belongs to, while the API token it signed in with
         is still valid: a revoked token ends the session on its next request."""
-        with self.store.read() as s:
-            row = s.execute(
-                select(ApiToken, Participant)
-                .join(Participant, Participant.id == ApiToken.participant_id)
-                .where(ApiToken.token_hash == token_hash)
-            ).first()
-        if row is None or row[0].revoked_at is not None or row[1].id != participant_id:
+        found = self._live_token(token_hash)
+        if found is None or found.id != participant_id:
             raise NotAuthorisedError("the session has ended: its access token is no longer valid", hint="sign in again")
-        return row[1]
+        return found
 
     def area_records(self, caller: Participant, *, plans: bool = False) -> dict[str, Any]:
         """Everything the LA pages compute from, for the caller's area only (the scoping of ``movements``).
