@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -125,5 +126,5 @@ def token_new(participant: str) -> None:
 def token_revoke(participant: str, token_text: str | None) -> None:
     """Revoke one API token of a participant, or all its tokens; effective at once."""
     if token_text == "-":  # keeps the secret out of the shell history and process list
-        token_text = click.get_text_stream("stdin").readline().strip()
+        token_text = sys.stdin.readline().strip()
     click.echo(json.dumps(_hub().revoke_tokens(participant, token_text)))
