@@ -61,10 +61,10 @@ def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
     return leaf(event, salt)
 
 
-def log_append(session: Any, head: Any, leaves: Sequence[bytes]) -> int:
+def log_append(db: Any, locked_size: int, leaves: Sequence[bytes]) -> int:
     from exchange.hub.logstore import append_leaves
 
-    return append_leaves(session, head, leaves)
+    return append_leaves(db, locked_size, leaves)
 
 
 # --------------------------------------------------------------------------- CTF

@@ -1,9 +1,11 @@
 """The movement log's node storage in the hub database: ``exchange.merkle.NodeStore`` over SQL.
 
-A ``SqlNodeStore`` lives for one transaction.  Appends happen only while the caller holds
-the ``log_head`` row lock (see ``Store.lock_log_head``), so however many workers share
-the database, leaves get consecutive indices and the tree has one linear history; the
-leaf bytes, the new subtree hashes and the head's size commit together or not at all.
+A ``SqlNodeStore`` lives for one transaction, on an ORM session or a bare connection alike
+(its statements are table-level Core, so neither adds ORM bookkeeping to an append).
+Appends happen only while the caller holds the ``log_head`` row lock (see
+``Store.lock_log_head``), so however many workers share the database, leaves get
+consecutive indices and the tree has one linear history; the leaf bytes, the new subtree
+hashes and the head's size commit together or not at all.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from exchange.store import LogHead, LogLeaf, LogNode, utcnow
+from exchange.store import LOG_HEAD_SIZE, LogHead, LogLeaf, LogNode, utcnow
 from validators.errors import ConfigError
 
 __all__ = ["SqlEntryStore", "SqlNodeStore", "append_leaves", "open_log"]
 
 
 _CHUNK = 200
+_INSERT_NODES = LogNode.__table__.insert()
+_INSERT_LEAVES = LogLeaf.__table__.insert()
+_SET_HEAD = LogHead.__table__.update().where(LogHead.__table__.c.id == 1)
 
 
 @cache
@@ -38,12 +44,15 @@ def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
 
 
 class SqlNodeStore:
-    """``NodeStore`` over the ``log_nodes`` table, sized by the ``log_head`` row."""
+    """``NodeStore`` over the ``log_nodes`` table, sized by the ``log_head`` row.
 
-    def __init__(self, session: Session, head: LogHead | None = None) -> None:
-        self.session = session
-        self.head = head
-        self._size = head.size if head is not None else session.scalar(select(LogHead.size).where(LogHead.id == 1))
+    ``locked_size`` is the size ``Store.lock_log_head`` returned: given, this store may append.
+    """
+
+    def __init__(self, db: Session | Connection, locked_size: int | None = None) -> None:
+        self.db = db
+        self.appendable = locked_size is not None
+        self._size = locked_size if locked_size is not None else db.execute(LOG_HEAD_SIZE).scalar()
         if self._size is None:
             raise ConfigError("the hub database has no log head row", hint="run `sendx admin init`")
 
@@ -59,7 +68,7 @@ class SqlNodeStore:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             params = {f"l{n}": lv for n, (lv, _) in enumerate(chunk)} | {f"i{n}": ix for n, (_, ix) in enumerate(chunk)}
-            for lv, ix, h in self.session.execute(_nodes_query(len(chunk)), params):
+            for lv, ix, h in self.db.execute(_nodes_query(len(chunk)), params):
                 found[(lv, ix)] = bytes(h)
         try:
             return [found[k] for k in keys]
@@ -67,20 +76,19 @@ class SqlNodeStore:
             raise ConfigError(f"the log store is missing node {exc.args[0]}", hint="the database was altered") from exc
 
     def put_many(self, nodes: Sequence[tuple[int, int, bytes]], size: int) -> None:
-        if self.head is None:
+        if not self.appendable:
             raise ConfigError("appending to the log needs the locked log head")
         if nodes:
-            self.session.execute(insert(LogNode), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-        self.head.size = size
-        self.head.updated_at = utcnow()
+            self.db.execute(_INSERT_NODES, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
+        self.db.execute(_SET_HEAD, {"size": size, "updated_at": utcnow()})
         self._size = size
 
 
 class SqlEntryStore:
     """``EntryStore`` over the ``log_leaves`` table (leaf bytes by index)."""
 
-    def __init__(self, session: Session, nodes: SqlNodeStore) -> None:
-        self.session = session
+    def __init__(self, db: Session | Connection, nodes: SqlNodeStore) -> None:
+        self.db = db
         self.nodes = nodes
 
     def size(self) -> int:
@@ -88,7 +96,7 @@ class SqlEntryStore:
         return self.nodes.size()
 
     def get_range(self, start: int, end: int) -> list[bytes]:
-        rows = self.session.execute(
+        rows = self.db.execute(
             select(LogLeaf.index, LogLeaf.leaf)
             .where(LogLeaf.index >= start, LogLeaf.index < end)
             .order_by(LogLeaf.index)
@@ -99,23 +107,22 @@ class SqlEntryStore:
 
     def append_many(self, start: int, entries: Sequence[bytes]) -> None:
         now = utcnow()
-        self.session.execute(
-            insert(LogLeaf), [{"index": start + i, "leaf": leaf, "created_at": now} for i, leaf in enumerate(entries)]
+        self.db.execute(
+            _INSERT_LEAVES, [{"index": start + i, "leaf": leaf, "created_at": now} for i, leaf in enumerate(entries)]
         )
 
 
-def open_log(session: Session, head: LogHead | None = None) -> Any:
-    """The hub's ``exchange.log.TransparencyLog`` inside this transaction (head given = may append)."""
+def open_log(db: Session | Connection, locked_size: int | None = None) -> Any:
+    """The hub's ``exchange.log.TransparencyLog`` inside this transaction (locked size given = may append)."""
     from exchange.log import TransparencyLog
 
-    nodes = SqlNodeStore(session, head)
-    return TransparencyLog(nodes, SqlEntryStore(session, nodes))
+    nodes = SqlNodeStore(db, locked_size)
+    return TransparencyLog(nodes, SqlEntryStore(db, nodes))
 
 
-def append_leaves(session: Session, head: LogHead, leaves: Sequence[bytes]) -> int:
-    """Append leaf bytes (the caller holds the head lock); return the first leaf's index."""
-    first = head.size
-    start = open_log(session, head).append_many(leaves)
-    if start != first:  # pragma: no cover - the lock makes this impossible
+def append_leaves(db: Session | Connection, locked_size: int, leaves: Sequence[bytes]) -> int:
+    """Append leaf bytes (the caller holds the head lock, which gave ``locked_size``); return the first index."""
+    start = open_log(db, locked_size).append_many(leaves)
+    if start != locked_size:  # pragma: no cover - the lock makes this impossible
         raise ConfigError("the log head moved during an append")
-    return first
+    return start

@@ -18,9 +18,11 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +34,6 @@ from exchange.store import (
     ROLES,
     AccessLogEntry,
     ApiToken,
-    LogHead,
     LogLeaf,
     LostPupil,
     Movement,
@@ -248,16 +249,12 @@ class Hub:
 
     def _live_token(self, digest: str) -> Participant | None:
         """The participant whose unrevoked token has this SHA-256, if any."""
-        with self.store.read() as s:
-            row = s.execute(
-                select(ApiToken, Participant)
-                .join(Participant, Participant.id == ApiToken.participant_id)
-                .where(ApiToken.token_hash == digest)
-            ).first()
+        with self.store.connection() as conn, self.store.reading(conn):
+            row = conn.execute(_TOKEN_OWNER, {"digest": digest}).first()
         # The lookup is by hash (the index); the constant-time compare guards the final check.
-        if row is None or row[0].revoked_at is not None or not hmac.compare_digest(row[0].token_hash, digest):
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
-        return row[1]
+        return Participant(**{c: getattr(row, c) for c in _PARTICIPANT_COLUMNS})
 
     @staticmethod
     def _participant(s: Session, pid: str) -> Participant:
@@ -269,7 +266,13 @@ class Hub:
     # ------------------------------------------------------------------ transfers
 
     def submit_transfer(self, caller: Participant, body: bytes) -> Result:
-        """Accept an envelope: authenticate, verify, validate, route, encrypt, store, log."""
+        """Accept an envelope: authenticate, verify, validate, route, encrypt, store, log.
+
+        The busiest path of the hub, so it runs on one connection with table-level Core
+        statements: a read transaction for every lookup and check the upload needs (the
+        document is validated before anything parses it for routing), then one short write
+        transaction.
+        """
         envelope = load_json(body)
         if not isinstance(envelope, dict):
             raise InputError("the request body must be a JSON object (a sendx envelope)")
@@ -281,76 +284,87 @@ class Hub:
                 f"the envelope's sender {envelope['sender']!r} is not the authenticated participant {caller.id!r}"
             )
         request_hash = _canonical_hash(envelope)
-        with self.store.read() as s:  # one read transaction for every lookup the upload needs
+        key = envelope["idempotencyKey"]
+        with self.store.connection() as conn:
+            with self.store.reading(conn):
+                try:
+                    # The very bytes accepted before need no second check (a retry after the key
+                    # is revoked still gets its original answer)...
+                    replay = self._replay(conn, caller.id, key, request_hash)
+                except ConflictError:
+                    # ...but a different envelope under a used key hears "conflict" only if it is
+                    # genuine: a tampered one is a bad signature, like any other.
+                    self._verify_signature(conn, caller.id, envelope)
+                    raise
+                if replay is not None:
+                    return replay
+                self._verify_signature(conn, caller.id, envelope)
+                report = validators.validate(envelope, "envelope")
+                if not report.valid:
+                    raise InvalidDocumentError(report)
+                recipient, lost = self._route(conn, envelope)
+                destination = _find_participant(conn, recipient) if recipient and envelope["kind"] == "ctf" else None
+            prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost, destination)
             try:
-                # The very bytes accepted before need no second check (a retry after the key
-                # is revoked still gets its original answer)...
-                replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
-            except ConflictError:
-                # ...but a different envelope under a used key hears "conflict" only if it is
-                # genuine: a tampered one is a bad signature, like any other.
-                self._verify_signature(s, caller.id, envelope)
-                raise
-            if replay is not None:
+                with self.store.writing(conn):
+                    return Result(self._store_upload(conn, caller, prepared), created=True)
+            except IntegrityError:
+                # A concurrent upload with the same idempotency key won the race.
+                with self.store.reading(conn):
+                    replay = self._replay(conn, caller.id, key, request_hash)
+                if replay is None:  # not a replay: the document's movement event id is taken
+                    raise ConflictError(
+                        "a movement event with this eventId was already recorded by you",
+                        where="/document/eventId",
+                        hint="give each new movement event a new eventId",
+                    ) from None
                 return replay
-            self._verify_signature(s, caller.id, envelope)
-            report = validators.validate(envelope, "envelope")
-            if not report.valid:
-                raise InvalidDocumentError(report)
-            prepared = self._prepare(s, caller, envelope, body, request_hash)
-        try:
-            with self.store.write() as s:
-                # A transaction that logs takes the log head first (every such path does, so
-                # none waits for the head while holding what another holder of the head needs);
-                # its rows are then written once, already carrying their log indices.
-                head = self._lock_log_head(s) if prepared.events else None
-                t = Transfer(
-                    id=prepared.transfer_id,
-                    sender_id=prepared.sender,
-                    recipient_id=prepared.recipient,
-                    kind=prepared.kind,
-                    status="lost" if prepared.recipient is None else "delivered",
-                    idempotency_key=prepared.key,
-                    request_hash=prepared.request_hash,
-                    envelope_id=prepared.envelope_id,
-                    nonce=prepared.nonce,
-                    ciphertext=prepared.ciphertext,
-                    size=prepared.size,
-                    log_index=head.size if head is not None else None,
-                    log_count=len(prepared.events),
-                    created_at=utcnow(),
-                )
-                s.add(t)
-                s.flush()  # the transfer row first: pool and movement rows refer to it; the key constraint fires here
-                for upn_hash, source_la, destination in prepared.lost:
-                    s.add(
-                        LostPupil(
-                            id=str(uuid.uuid4()),
-                            transfer_id=t.id,
-                            upn_hash=upn_hash,
-                            source_la=source_la,
-                            source_id=caller.id,
-                            destination=destination,
-                        )
-                    )
-                if head is not None:
-                    self._log_rows(s, head, caller, prepared.events, prepared.leaves, t.id)
-                body_out = self._transfer_summary(t)
-        except IntegrityError:
-            # A concurrent upload with the same idempotency key won the race.
-            with self.store.read() as s:
-                replay = self._replay(s, caller.id, envelope["idempotencyKey"], request_hash)
-            if replay is None:  # not a replay: the document's movement event id is taken
-                raise ConflictError(
-                    "a movement event with this eventId was already recorded by you",
-                    where="/document/eventId",
-                    hint="give each new movement event a new eventId",
-                ) from None
-            return replay
-        return Result(body_out, created=True)
 
-    def _replay(self, s: Session, sender: str, key: str, request_hash: str) -> Result | None:
-        t = s.scalars(select(Transfer).where(Transfer.sender_id == sender, Transfer.idempotency_key == key)).first()
+    def _store_upload(self, conn: Connection, caller: Participant, prepared: _Prepared) -> dict[str, Any]:
+        """The serialised part of an upload: its rows, each written once, and its log leaves."""
+        # A transaction that logs takes the log head first (every such path does, so none
+        # waits for the head while holding what another holder of the head needs).
+        size = self.store.lock_log_head(conn) if prepared.events else None
+        row = {
+            "id": prepared.transfer_id,
+            "sender_id": prepared.sender,
+            "recipient_id": prepared.recipient,
+            "kind": prepared.kind,
+            "status": "lost" if prepared.recipient is None else "delivered",
+            "idempotency_key": prepared.key,
+            "request_hash": prepared.request_hash,
+            "envelope_id": prepared.envelope_id,
+            "nonce": prepared.nonce,
+            "ciphertext": prepared.ciphertext,
+            "size": prepared.size,
+            "log_index": size,
+            "log_count": len(prepared.events),
+            "created_at": utcnow(),
+            "acked_at": None,
+            "redirected_from": None,
+        }
+        conn.execute(_INSERT_TRANSFER, row)  # first: pool and movement rows refer to it; the key constraint fires here
+        if prepared.lost:
+            conn.execute(
+                _INSERT_LOST,
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "transfer_id": prepared.transfer_id,
+                        "upn_hash": upn_hash,
+                        "source_la": source_la,
+                        "source_id": caller.id,
+                        "destination": destination,
+                    }
+                    for upn_hash, source_la, destination in prepared.lost
+                ],
+            )
+        if size is not None:
+            self._log_rows(conn, size, caller, prepared.events, prepared.leaves, prepared.transfer_id)
+        return self._transfer_summary(SimpleNamespace(**row))
+
+    def _replay(self, db: Session | Connection, sender: str, key: str, request_hash: str) -> Result | None:
+        t = db.execute(_TRANSFER_BY_KEY, {"sender": sender, "key": key}).first()
         if t is None:
             return None
         if not hmac.compare_digest(t.request_hash, request_hash):
@@ -360,9 +374,10 @@ class Hub:
             )
         return Result(self._transfer_summary(t))
 
-    def _verify_signature(self, s: Session, sender: str, envelope: Mapping[str, Any]) -> None:
+    def _verify_signature(self, db: Session | Connection, sender: str, envelope: Mapping[str, Any]) -> None:
+        """Against the sender's registered, unrevoked public key the envelope names."""
         kid = envelope["signature"]["kid"]
-        match = s.get(ParticipantKey, kid)
+        match = db.execute(_KEY_BY_KID, {"kid": kid}).first()
         if match is None or match.participant_id != sender:
             raise _seams.signature_error(
                 "unknown-key", f"the signing key {kid} is not registered to {sender} at this hub", "/signature/kid"
@@ -372,11 +387,17 @@ class Hub:
         _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
 
     def _prepare(
-        self, s: Session, caller: Participant, envelope: Mapping[str, Any], body: bytes, request_hash: str
+        self,
+        caller: Participant,
+        envelope: Mapping[str, Any],
+        body: bytes,
+        request_hash: str,
+        recipient: str | None,
+        lost: list[tuple[str, str | None, str]],
+        destination: Participant | None,
     ) -> _Prepared:
         kind = envelope["kind"]
         tid = str(uuid.uuid4())
-        recipient, lost = self._route(s, envelope)
         events: list[dict[str, Any]] = []
         if kind == "movement":
             events = [dict(envelope["document"])]
@@ -387,12 +408,11 @@ class Hub:
                     f"the CTF's source school {route.source_laestab} is not you ({caller.laestab})",
                     where="/document/Header/SourceSchool",
                 )
-            dest = _setting_of(s.get(Participant, recipient)) if recipient else None
             events = _seams.ctf_movements(
                 envelope["document"].encode("utf-8"),
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
-                destination=dest,
+                destination=_setting_of(destination),
             )
         salted = [(e, secrets.token_bytes(32)) for e in events]
         nonce, ct = self.cipher.encrypt(body, tid)
@@ -412,7 +432,9 @@ class Hub:
             lost=lost,
         )
 
-    def _route(self, s: Session, envelope: Mapping[str, Any]) -> tuple[str | None, list[tuple[str, str | None, str]]]:
+    def _route(
+        self, db: Session | Connection, envelope: Mapping[str, Any]
+    ) -> tuple[str | None, list[tuple[str, str | None, str]]]:
         """The recipient participant id, or None plus lost-pupil entries for unknown destinations."""
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
@@ -422,11 +444,7 @@ class Hub:
             if recipient.upper() in UNKNOWN_DESTINATIONS or dest.upper() in UNKNOWN_DESTINATIONS:
                 code = (route.destination_laestab or recipient).upper()
                 return None, [(self.cipher.index(upn), route.source_la, code) for upn in route.upns]
-        p = s.get(Participant, recipient)
-        if p is None and kind == "ctf":
-            p = s.scalars(
-                select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
-            ).first()
+        p = _find_participant(db, recipient, by_school_code=kind == "ctf")
         if p is None:
             raise UnknownRecipientError(
                 f"no participant {recipient!r} is registered at this hub",
@@ -436,37 +454,30 @@ class Hub:
             )
         return p.id, []
 
-    def _lock_log_head(self, s: Session) -> LogHead:
-        with s.no_autoflush:  # the head before any row this transaction has pending
-            return self.store.lock_log_head(s)
-
     def _append_movements(
         self, s: Session, recorder: Participant, events: Sequence[Mapping[str, Any]], transfer_id: str | None
     ) -> list[int]:
         """Lock the log head, then insert the movement rows and append their leaves; return the indices."""
-        head = self._lock_log_head(s)
+        size = self.store.lock_log_head(s)  # first, before any row this transaction has pending
+        s.flush()  # then those rows (the transfer the movements belong to)
         salted = [(dict(e), secrets.token_bytes(32)) for e in events]
         leaves = [_seams.movement_leaf(e, salt) for e, salt in salted]
-        return self._log_rows(s, head, recorder, salted, leaves, transfer_id)
+        return self._log_rows(s, size, recorder, salted, leaves, transfer_id)
 
     def _log_rows(
         self,
-        s: Session,
-        head: LogHead,
+        db: Session | Connection,
+        size: int,
         recorder: Participant,
         salted: Sequence[tuple[Mapping[str, Any], bytes]],
         leaves: Sequence[bytes],
         transfer_id: str | None,
     ) -> list[int]:
-        """With the head locked: insert the movement rows at their indices, append their leaves."""
-        s.flush()  # rows the transaction added first (the transfer the movements belong to)
-        first = head.size
-        values = [
-            self._movement_values(recorder, e, salt, transfer_id, first + n) for n, (e, salt) in enumerate(salted)
-        ]
-        s.execute(insert(Movement), values)  # one statement; the event-id constraint fires here
-        _seams.log_append(s, head, leaves)
-        return [first + n for n in range(len(values))]
+        """With the head locked at ``size``: insert the movement rows at their indices, append their leaves."""
+        values = [self._movement_values(recorder, e, salt, transfer_id, size + n) for n, (e, salt) in enumerate(salted)]
+        db.execute(_INSERT_MOVEMENTS, values)  # one statement; the event-id constraint fires here
+        _seams.log_append(db, size, leaves)
+        return [size + n for n in range(len(values))]
 
     def _movement_values(
         self, recorder: Participant, event: Mapping[str, Any], salt: bytes, transfer_id: str | None, index: int
@@ -502,7 +513,8 @@ class Hub:
             "created_at": utcnow(),
         }
 
-    def _transfer_summary(self, t: Transfer) -> dict[str, Any]:
+    def _transfer_summary(self, t: Any) -> dict[str, Any]:
+        """The API's view of a transfer (an ORM row, a Core row or the values just inserted)."""
         return {
             "id": t.id,
             "envelopeId": t.envelope_id,
@@ -859,6 +871,38 @@ class Hub:
             plan = json.loads(self.cipher.decrypt(t.nonce, t.ciphertext, t.id))["document"]
             latest[str(plan.get("planId") or t.id)] = plan
         return {"movements": events, "plans": list(latest.values()), "lostFilesWaiting": lost or 0}
+
+
+_PARTICIPANT_COLUMNS = tuple(c.name for c in Participant.__table__.c)
+_TOKEN_OWNER = (
+    select(ApiToken.__table__.c.token_hash, ApiToken.__table__.c.revoked_at, *Participant.__table__.c)
+    .join_from(ApiToken.__table__, Participant.__table__)
+    .where(ApiToken.__table__.c.token_hash == bindparam("digest"))
+)
+_PARTICIPANT_BY_ID = select(Participant.__table__).where(Participant.__table__.c.id == bindparam("pid"))
+_PARTICIPANT_BY_CODE = (
+    select(Participant.__table__)
+    .where(or_(Participant.__table__.c.laestab == bindparam("pid"), Participant.__table__.c.urn == bindparam("pid")))
+    .limit(1)
+)
+#: Everything a replayed answer needs, without the (large) ciphertext.
+_TRANSFER_BY_KEY = select(*(c for c in Transfer.__table__.c if c.name not in ("nonce", "ciphertext"))).where(
+    Transfer.__table__.c.sender_id == bindparam("sender"), Transfer.__table__.c.idempotency_key == bindparam("key")
+)
+_KEY_BY_KID = select(
+    ParticipantKey.__table__.c.participant_id, ParticipantKey.__table__.c.jwk, ParticipantKey.__table__.c.revoked_at
+).where(ParticipantKey.__table__.c.kid == bindparam("kid"))
+_INSERT_TRANSFER = Transfer.__table__.insert()
+_INSERT_LOST = LostPupil.__table__.insert()
+_INSERT_MOVEMENTS = Movement.__table__.insert()
+
+
+def _find_participant(db: Session | Connection, pid: str, *, by_school_code: bool = False) -> Participant | None:
+    """A participant by id (or, for CTF routing, by LAESTAB or URN), detached from any session."""
+    row = db.execute(_PARTICIPANT_BY_ID, {"pid": pid}).first()
+    if row is None and by_school_code:
+        row = db.execute(_PARTICIPANT_BY_CODE, {"pid": pid}).first()
+    return Participant(**row._asdict()) if row is not None else None
 
 
 def _in_area(la: str | None) -> Any:
