@@ -319,12 +319,6 @@ class Store:
             yield conn
 
     @contextlib.contextmanager
-    def reading(self, conn: Connection) -> Iterator[Connection]:
-        """A read transaction on ``conn`` (see ``connection``)."""
-        with conn.begin():
-            yield conn
-
-    @contextlib.contextmanager
     def writing(self, conn: Connection) -> Iterator[Connection]:
         """A write transaction on ``conn``, queued and begun exactly as ``write()`` does."""
         with self._writer_lock():

@@ -249,12 +249,12 @@ class Hub:
 
     def _live_token(self, digest: str) -> Participant | None:
         """The participant whose unrevoked token has this SHA-256, if any."""
-        with self.store.connection() as conn, self.store.reading(conn):
+        with self.store.connection() as conn, conn.begin():
             row = conn.execute(_TOKEN_OWNER, {"digest": digest}).first()
         # The lookup is by hash (the index); the constant-time compare guards the final check.
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
-        return Participant(**{c: getattr(row, c) for c in _PARTICIPANT_COLUMNS})
+        return _detached_participant(row)
 
     @staticmethod
     def _participant(s: Session, pid: str) -> Participant:
@@ -286,7 +286,7 @@ class Hub:
         request_hash = _canonical_hash(envelope)
         key = envelope["idempotencyKey"]
         with self.store.connection() as conn:
-            with self.store.reading(conn):
+            with conn.begin():
                 try:
                     # The very bytes accepted before need no second check (a retry after the key
                     # is revoked still gets its original answer)...
@@ -303,14 +303,13 @@ class Hub:
                 if not report.valid:
                     raise InvalidDocumentError(report)
                 recipient, lost = self._route(conn, envelope)
-                destination = _find_participant(conn, recipient) if recipient and envelope["kind"] == "ctf" else None
-            prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost, destination)
+            prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost)
             try:
                 with self.store.writing(conn):
                     return Result(self._store_upload(conn, caller, prepared), created=True)
             except IntegrityError:
                 # A concurrent upload with the same idempotency key won the race.
-                with self.store.reading(conn):
+                with conn.begin():
                     replay = self._replay(conn, caller.id, key, request_hash)
                 if replay is None:  # not a replay: the document's movement event id is taken
                     raise ConflictError(
@@ -392,9 +391,8 @@ class Hub:
         envelope: Mapping[str, Any],
         body: bytes,
         request_hash: str,
-        recipient: str | None,
+        recipient: Participant | None,
         lost: list[tuple[str, str | None, str]],
-        destination: Participant | None,
     ) -> _Prepared:
         kind = envelope["kind"]
         tid = str(uuid.uuid4())
@@ -412,14 +410,14 @@ class Hub:
                 envelope["document"].encode("utf-8"),
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
-                destination=_setting_of(destination),
+                destination=_setting_of(recipient),
             )
         salted = [(e, secrets.token_bytes(32)) for e in events]
         nonce, ct = self.cipher.encrypt(body, tid)
         return _Prepared(
             transfer_id=tid,
             sender=caller.id,
-            recipient=recipient,
+            recipient=recipient.id if recipient is not None else None,
             kind=kind,
             key=envelope["idempotencyKey"],
             request_hash=request_hash,
@@ -434,8 +432,8 @@ class Hub:
 
     def _route(
         self, db: Session | Connection, envelope: Mapping[str, Any]
-    ) -> tuple[str | None, list[tuple[str, str | None, str]]]:
-        """The recipient participant id, or None plus lost-pupil entries for unknown destinations."""
+    ) -> tuple[Participant | None, list[tuple[str, str | None, str]]]:
+        """The recipient participant, or None plus lost-pupil entries for unknown destinations."""
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
         if kind == "ctf":
@@ -452,7 +450,7 @@ class Hub:
                 hint="address the envelope to a participant id"
                 + (" or the destination school's LAESTAB/URN" if kind == "ctf" else ""),
             )
-        return p.id, []
+        return p, []
 
     def _append_movements(
         self, s: Session, recorder: Participant, events: Sequence[Mapping[str, Any]], transfer_id: str | None
@@ -613,12 +611,7 @@ class Hub:
             lost = s.get(LostPupil, lost_id)
             if lost is None or lost.source_la != caller.la:
                 raise NotFoundError(f"no lost-pupil record {lost_id} in LA {caller.la}")
-            school = (
-                s.get(Participant, recipient)
-                or s.scalars(
-                    select(Participant).where(or_(Participant.laestab == recipient, Participant.urn == recipient))
-                ).first()
-            )
+            school = _find_participant(s, recipient, by_school_code=True)
             if school is None or school.role != "school":
                 raise UnknownRecipientError(f"no school {recipient!r} is registered at this hub", where="/recipient")
             if lost.status == "redirected":
@@ -902,7 +895,12 @@ def _find_participant(db: Session | Connection, pid: str, *, by_school_code: boo
     row = db.execute(_PARTICIPANT_BY_ID, {"pid": pid}).first()
     if row is None and by_school_code:
         row = db.execute(_PARTICIPANT_BY_CODE, {"pid": pid}).first()
-    return Participant(**row._asdict()) if row is not None else None
+    return _detached_participant(row) if row is not None else None
+
+
+def _detached_participant(row: Any) -> Participant:
+    """A ``Participant`` from a Core row holding its columns (and maybe others), bound to no session."""
+    return Participant(**{c: getattr(row, c) for c in _PARTICIPANT_COLUMNS})
 
 
 def _in_area(la: str | None) -> Any:
