@@ -71,7 +71,7 @@ class RevocationReason(StrEnum):
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE = str.maketrans("-_", "+/")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -84,7 +84,9 @@ def b64url_decode(text: str) -> bytes:
     if not isinstance(text, str) or "+" in text or "/" in text or "=" in text or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
     try:
-        return binascii.a2b_base64(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4), strict_mode=True)
+        # bytes.translate: str.translate's per-character mapping costs ten times as much
+        data = text.encode("ascii").translate(_FROM_URLSAFE)
+        return binascii.a2b_base64(data + b"=" * (-len(text) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
         raise ValueError("not unpadded base64url") from None
 
