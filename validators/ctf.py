@@ -23,7 +23,7 @@ from lxml import etree
 import schemas
 from validators import identifiers as ids
 from validators import xml as safe_xml
-from validators.dates import age_on, parse_date
+from validators.dates import add_days, age_on, parse_date
 from validators.errors import InputError, TooLargeError
 from validators.kinds import Kind, register_kind
 from validators.report import Issue, Report
@@ -172,6 +172,10 @@ def _pupil_rule(id: str, *, severity: str, summary: str, source: str = _SRC) -> 
 _H = "/CTfile/Header"
 
 
+#: A file may be dated a day ahead of us (time zones, a clock slightly fast).
+_ONE_DAY = dt.timedelta(days=1)
+
+
 @_header_rule(
     "CTF-HEADER",
     severity="error",
@@ -197,7 +201,7 @@ def _header(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
         when = dt.datetime.fromisoformat(stamp).date()
     except ValueError:
         return  # malformed: the XSD has reported it
-    if when > ctx.as_of + dt.timedelta(days=1):
+    if when > add_days(ctx.as_of, _ONE_DAY):
         yield Finding(f"{_H}/DateTime", f"the file is dated {when}, after {ctx.as_of}")
 
 

@@ -84,6 +84,21 @@ def test_dates_at_the_ends_of_the_calendar_are_findings_not_crashes(field: tuple
         assert ("EHCP-AGE" if field[1] == "dateOfBirth" else "EHCP-TIMELINE-ORDER") in report.rules()
 
 
+_EVERY_DOCUMENT = sorted(
+    p
+    for p in [*Path(schemas.__file__).parent.glob("*/examples/*"), *(Path(__file__).parents[1] / "data").rglob("*")]
+    if p.suffix in (".json", ".xml")
+)
+
+
+@pytest.mark.parametrize("today", [dt.date.max, dt.date.min], ids=["9999-12-31", "0001-01-01"])
+def test_today_at_the_ends_of_the_calendar_is_no_crash(today: dt.date) -> None:
+    # ``sendx validate --as-of 9999-12-31`` on a CTF used to raise OverflowError (file date + 1 day).
+    for path in _EVERY_DOCUMENT:
+        report = validators.validate(path, context=Context(as_of=today))
+        assert report.kind is not None or report.rules() <= {"DOC-PARSE", "DOC-KIND"}, path
+
+
 def test_missing_file_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read file"):
         validators.validate(tmp_path / "missing.json")
