@@ -89,6 +89,25 @@ def query_date(name: str) -> dt.date | None:
         raise InputError(f"query parameter {name!r} must be a date (YYYY-MM-DD)", where=name) from None
 
 
+def query_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    """A query parameter that names one of ``choices``; absent or empty is ``default``.
+
+    Any other value is refused: read as "no filter" or as "matches nothing", a typo would
+    come back as a plausible answer.
+    """
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    if raw not in choices:
+        raise InputError(f"query parameter {name!r} must be one of: {', '.join(choices)}", where=name)
+    return raw
+
+
+def choice_param(name: str, choices: tuple[str, ...]) -> tuple[str, str, dict[str, Any], bool]:
+    """The OpenAPI parameter for a ``query_choice`` parameter."""
+    return (name, "query", {"type": "string", "enum": list(choices)}, False)
+
+
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from exchange.hub._http import caller, hub, json_response, op, read_body
+from exchange.hub._http import caller, choice_param, hub, json_response, op, query_choice, read_body
 from validators.errors import InputError
 from validators.parsing import load_json
 
 bp = Blueprint("lost_pupils", __name__)
 TAG = "lost-pupils"
+#: ``status`` filter values: a pool entry is open until an LA redirects it.
+STATUSES = ("open", "redirected", "all")
 
 
 @bp.get("/v1/lost-pupils")
 def search() -> Response:
-    status = request.args.get("status", "open")
+    status = query_choice("status", STATUSES, "open")
     return json_response(
         hub().lost_pupils(caller(), upn=request.args.get("upn"), status=None if status == "all" else status)
     )
@@ -35,7 +37,7 @@ OPENAPI = {
         "get": op(
             "Search the lost-pupil pool",
             tag=TAG,
-            params=(("upn", "query", "string", False), ("status", "query", "string", False)),
+            params=(("upn", "query", "string", False), choice_param("status", STATUSES)),
         )
     },
     "/v1/lost-pupils/{lid}/redirect": {

@@ -128,9 +128,7 @@ def test_fhir_validate_refuses_what_is_not_a_resource(client, world, body):
         "/v1/transfers/a%00b",
         "/v1/participants/%00/keys",
         "/v1/movements?type=%00",
-        "/v1/inbox?status=leave%00",
         "/v1/access-log?transfer=%00",
-        "/v1/lost-pupils?status=%00",
     ],
 )
 def test_nul_characters_are_bad_input_on_every_store(client, world, url):
@@ -153,9 +151,14 @@ def test_nul_characters_in_a_body_are_bad_input(client, world):
         "/v1/movements?offset=99999999999999999999",
         "/v1/access-log?offset=9223372036854775808",
         "/v1/movements?ap=maybe",
+        "/v1/inbox?status=leave%00",
+        "/v1/inbox?status=unread",
+        "/v1/lost-pupils?status=%00",
+        "/v1/lost-pupils?status=closed",
     ],
 )
 def test_query_parameters_out_of_range_are_bad_input(client, world, url):
-    # Found by tests/fuzz: PostgreSQL's BIGINT overflowed with a 500; "ap=maybe" silently meant false.
+    # Found by tests/fuzz: PostgreSQL's BIGINT overflowed with a 500; "ap=maybe" silently meant
+    # false; an unknown status filter matched nothing (inbox) or, empty, everything (lost pupils).
     r = client.get(url, headers=world["la-330"].headers)
     assert r.status_code == 400 and r.mimetype == "application/problem+json"

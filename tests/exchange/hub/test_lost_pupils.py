@@ -55,6 +55,13 @@ def test_unknown_destination_goes_to_pool_and_la_redirects(client, hub, world, d
     assert again.status_code == 200 and again.json == red.json
     assert post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": "ap-103614"}, la).status_code == 409
 
+    # The status filter: open by default (also when left empty), or redirected, or all.
+    def pool(query: str) -> list[str]:
+        return [h["id"] for h in client.get(f"/v1/lost-pupils?upn={upn}{query}", headers=la.headers).json["items"]]
+
+    assert pool("") == pool("&status=") == pool("&status=open") == []
+    assert pool("&status=redirected") == pool("&status=all") == [lid]
+
     got = client.get(f"/v1/transfers/{red.json['id']}", headers=b.headers)
     assert got.status_code == 200 and got.json["envelope"]["document"] == doc
     joins = client.get(f"/v1/movements?type=join&upn={upn}", headers=la.headers).json["items"]

@@ -37,6 +37,11 @@ def test_send_inbox_fetch_ack(client, hub, world):
     assert r1.status_code == r2.status_code == 200
     assert r1.json["status"] == "acked" and r1.json["acknowledged"] == r2.json["acknowledged"]
 
+    def listed(status: str) -> list[str]:
+        return [t["id"] for t in client.get(f"/v1/inbox?status={status}", headers=b.headers).json["items"]]
+
+    assert listed("acked") == listed("") == [tid] and listed("delivered") == []
+
     log = world["la-330"]
     access = client.get("/v1/access-log", headers=log.headers).json["items"]
     assert [(e["participant"], e["transferId"], e["action"]) for e in access] == [(b.id, tid, "read")]
