@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from exchange.hub import (
     access_log,
@@ -80,6 +81,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in config.items() if not k.startswith("SENDX_")})
     app.config["MAX_CONTENT_LENGTH"] = hub.config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if hub.config.proxy_hops:
+        # Only headers the configured proxies set are believed; a client's own are ignored.
+        hops = hub.config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["sendx.hub"] = hub
     for mod in BLUEPRINT_MODULES:
         app.register_blueprint(mod.bp)

@@ -21,7 +21,16 @@ from validators.errors import ConfigError
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HubConfig", "default_home", "load_config", "read_or_create_secret"]
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
-_KEYS = ("SENDX_HOME", "SENDX_DATABASE_URL", "SENDX_STORAGE_KEY", "SENDX_MAX_BODY_BYTES", "SENDX_LOG_ORIGIN")
+_KEYS = (
+    "SENDX_HOME",
+    "SENDX_DATABASE_URL",
+    "SENDX_STORAGE_KEY",
+    "SENDX_MAX_BODY_BYTES",
+    "SENDX_LOG_ORIGIN",
+    "SENDX_PROXY_HOPS",
+)
+#: More reverse proxies than this in front of one hub is a misconfiguration, not a deployment.
+MAX_PROXY_HOPS = 5
 
 
 def default_home() -> Path:
@@ -37,6 +46,9 @@ class HubConfig:
     storage_key: bytes
     max_body_bytes: int
     log_origin: str
+    #: Reverse proxies in front of the hub whose X-Forwarded-* headers are believed (0: none).
+    #: Behind a TLS-terminating proxy this is what marks the page-session cookie Secure.
+    proxy_hops: int = 0
 
     @property
     def log_key_path(self) -> Path:
@@ -61,7 +73,27 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
     if max_body < 1024:
         raise ConfigError("SENDX_MAX_BODY_BYTES must be at least 1024")
     origin = str(values.get("SENDX_LOG_ORIGIN") or "sendx.hub/log")
-    return HubConfig(home=home, database_url=url, storage_key=key, max_body_bytes=max_body, log_origin=origin)
+    return HubConfig(
+        home=home,
+        database_url=url,
+        storage_key=key,
+        max_body_bytes=max_body,
+        log_origin=origin,
+        proxy_hops=_proxy_hops(values.get("SENDX_PROXY_HOPS")),
+    )
+
+
+def _proxy_hops(raw: Any) -> int:
+    try:
+        hops = int(raw or 0)
+    except ValueError:
+        hops = -1
+    if not 0 <= hops <= MAX_PROXY_HOPS:
+        raise ConfigError(
+            f"SENDX_PROXY_HOPS must be a whole number from 0 to {MAX_PROXY_HOPS}, not {raw!r}",
+            hint="the number of reverse proxies in front of the hub (1 behind a single TLS proxy)",
+        )
+    return hops
 
 
 def _decode_key(text: str | bytes) -> bytes:

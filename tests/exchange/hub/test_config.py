@@ -1,4 +1,4 @@
-"""Hub configuration (``exchange/hub/config.py``): the secrets kept in the data directory."""
+"""Hub configuration (``exchange/hub/config.py``): the secrets kept in the data directory, and settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from exchange.hub.config import read_or_create_secret
+from exchange.hub.config import load_config, read_or_create_secret
+from validators.errors import ConfigError
 
 
 def test_a_secret_is_created_once_private_and_then_read_back(tmp_path):
@@ -48,3 +49,14 @@ def test_a_failure_while_making_the_secret_leaves_no_key_file(tmp_path):
     with pytest.raises(OSError):
         read_or_create_secret(path, broken)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("raw", ["-1", "6", "one", "1.5"])
+def test_proxy_hops_must_be_a_small_whole_number(tmp_path, raw):
+    with pytest.raises(ConfigError, match="SENDX_PROXY_HOPS"):
+        load_config({"SENDX_HOME": str(tmp_path), "SENDX_PROXY_HOPS": raw})
+
+
+def test_proxy_hops_default_to_none(tmp_path):
+    assert load_config({"SENDX_HOME": str(tmp_path)}).proxy_hops == 0
+    assert load_config({"SENDX_HOME": str(tmp_path), "SENDX_PROXY_HOPS": "1"}).proxy_hops == 1

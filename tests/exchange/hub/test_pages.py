@@ -122,6 +122,35 @@ def test_session_cookie_is_secure_over_https(app, world):
     assert r.status_code == 303 and "Secure" in r.headers["Set-Cookie"]
 
 
+@pytest.mark.parametrize(("hops", "secure"), [(None, False), ("1", True)])
+def test_behind_a_tls_proxy_the_cookie_is_secure_only_when_the_proxy_is_configured(
+    database_url, tmp_path, world, hops, secure
+):
+    # X-Forwarded-Proto is believed only from SENDX_PROXY_HOPS proxies; a client cannot claim it.
+    from exchange.hub import create_app
+
+    app = create_app(
+        {
+            "SENDX_HOME": str(tmp_path / "home"),  # the ``app`` fixture's: the same hub, another front door
+            "SENDX_DATABASE_URL": database_url,
+            "SENDX_PROXY_HOPS": hops,
+            "TESTING": True,
+        }
+    )
+    try:
+        proxied = app.test_client()
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+        form = proxied.get("/la/sign-in", headers=forwarded)
+        r = proxied.post(
+            "/la/sign-in",
+            headers=forwarded,
+            data={"csrf_token": csrf_field(_text(form)), "token": world["la-330"].token},
+        )
+        assert r.status_code == 303 and ("Secure" in r.headers["Set-Cookie"]) is secure
+    finally:
+        app.extensions["sendx.hub"].store.dispose()
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/la/", "/v1/inbox", "/la/sign-out", "x"])
 def test_sign_in_never_sends_anyone_off_the_pages(client, world, target):
     r = sign_in(client, world["la-330"], next=target)
