@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, current_app, g, json, request
+from sqlalchemy.engine import Connection
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from exchange.hub.errors import UnsupportedMediaError
@@ -23,12 +24,12 @@ def hub() -> Hub:
     return current_app.extensions["sendx.hub"]
 
 
-def caller() -> Participant:
-    """The authenticated participant (Bearer token), cached for the request."""
+def caller(conn: Connection | None = None) -> Participant:
+    """The authenticated participant (Bearer token), cached for the request; looked up on ``conn`` if given."""
     if "participant" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.participant = hub().authenticate(token.strip() if scheme.lower() == "bearer" else None)
+        g.participant = hub().authenticate(token.strip() if scheme.lower() == "bearer" else None, conn=conn)
     return g.participant
 
 

@@ -10,6 +10,7 @@ of an upload — lock the log head, insert, append leaves, commit — stays shor
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -238,23 +239,28 @@ class Hub:
                 row.revoked_at = now
         return {"participant": participant_id, "revoked": len(rows)}
 
-    def authenticate(self, token: str | None) -> Participant:
+    def authenticate(self, token: str | None, *, conn: Connection | None = None) -> Participant:
+        """The participant a Bearer token belongs to; on ``conn`` if given (the request's own connection)."""
         if not token:
             raise NotAuthorisedError("an API token is required", hint="send 'Authorization: Bearer <token>'")
         digest = hash_token(token)
-        found = self._live_token(digest)
+        found = self._live_token(digest, conn)
         if found is None:
             raise NotAuthorisedError("the API token is not valid", hint="ask the hub admin for a new token")
         return found
 
-    def _live_token(self, digest: str) -> Participant | None:
+    def _live_token(self, digest: str, conn: Connection | None = None) -> Participant | None:
         """The participant whose unrevoked token has this SHA-256, if any."""
-        with self.store.connection() as conn, conn.begin():
-            row = conn.execute(_TOKEN_OWNER, {"digest": digest}).first()
+        with self._connection(conn) as db, db.begin():
+            row = db.execute(_TOKEN_OWNER, {"digest": digest}).first()
         # The lookup is by hash (the index); the constant-time compare guards the final check.
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
         return _detached_participant(row)
+
+    def _connection(self, conn: Connection | None) -> contextlib.AbstractContextManager[Connection]:
+        """``conn`` when a request already holds one (one pool checkout per request), else a new one."""
+        return contextlib.nullcontext(conn) if conn is not None else self.store.connection()
 
     @staticmethod
     def _participant(s: Session, pid: str) -> Participant:
@@ -265,13 +271,13 @@ class Hub:
 
     # ------------------------------------------------------------------ transfers
 
-    def submit_transfer(self, caller: Participant, body: bytes) -> Result:
+    def submit_transfer(self, caller: Participant, body: bytes, *, conn: Connection | None = None) -> Result:
         """Accept an envelope: authenticate, verify, validate, route, encrypt, store, log.
 
-        The busiest path of the hub, so it runs on one connection with table-level Core
-        statements: a read transaction for every lookup and check the upload needs (the
-        document is validated before anything parses it for routing), then one short write
-        transaction.
+        The busiest path of the hub, so it runs on one connection (``conn``, the one the caller
+        was authenticated on, if given) with table-level Core statements: a read transaction
+        for every lookup and check the upload needs (the document is validated before anything
+        parses it for routing), then one short write transaction.
         """
         envelope = load_json(body)
         if not isinstance(envelope, dict):
@@ -285,7 +291,7 @@ class Hub:
             )
         request_hash = _canonical_hash(envelope)
         key = envelope["idempotencyKey"]
-        with self.store.connection() as conn:
+        with self._connection(conn) as conn:
             with conn.begin():
                 try:
                     # The very bytes accepted before need no second check (a retry after the key
