@@ -45,6 +45,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from validators.errors import ConfigError, InputError
 
 __all__ = [
+    "LOG_HEAD_SET",
     "LOG_HEAD_SIZE",
     "ROLES",
     "AccessLogEntry",
@@ -230,9 +231,11 @@ class LogHead(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-#: The log's size, read without and with the row lock every append takes first.
+#: The log's size, read without and with the row lock every append takes first; and the
+#: statement an append ends with (parameters ``size``, ``updated_at``).
 LOG_HEAD_SIZE = select(LogHead.__table__.c.size).where(LogHead.__table__.c.id == 1)
 _LOCK_HEAD = LOG_HEAD_SIZE.with_for_update()
+LOG_HEAD_SET = LogHead.__table__.update().where(LogHead.__table__.c.id == 1)
 
 
 class LogLeaf(Base):

@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from exchange.store import LOG_HEAD_SIZE, LogHead, LogLeaf, LogNode, utcnow
+from exchange.store import LOG_HEAD_SET, LOG_HEAD_SIZE, LogLeaf, LogNode, utcnow
 from validators.errors import ConfigError
 
 __all__ = ["SqlEntryStore", "SqlNodeStore", "append_leaves", "open_log"]
@@ -27,7 +27,6 @@ __all__ = ["SqlEntryStore", "SqlNodeStore", "append_leaves", "open_log"]
 _CHUNK = 200
 _INSERT_NODES = LogNode.__table__.insert()
 _INSERT_LEAVES = LogLeaf.__table__.insert()
-_SET_HEAD = LogHead.__table__.update().where(LogHead.__table__.c.id == 1)
 
 
 @cache
@@ -80,7 +79,7 @@ class SqlNodeStore:
             raise ConfigError("appending to the log needs the locked log head")
         if nodes:
             self.db.execute(_INSERT_NODES, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-        self.db.execute(_SET_HEAD, {"size": size, "updated_at": utcnow()})
+        self.db.execute(LOG_HEAD_SET, {"size": size, "updated_at": utcnow()})
         self._size = size
 
 
