@@ -15,7 +15,19 @@ from exchange.hub.service import Hub
 from exchange.store import Participant
 from validators.errors import InputError
 
-__all__ = ["POSITIVE", "caller", "hub", "json_response", "op", "query_bool", "query_date", "query_int", "read_body"]
+__all__ = [
+    "POSITIVE",
+    "caller",
+    "choice_param",
+    "hub",
+    "json_response",
+    "op",
+    "query_bool",
+    "query_choice",
+    "query_date",
+    "query_int",
+    "read_body",
+]
 
 JSON_TYPES = ("application/json",)
 
