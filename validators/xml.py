@@ -33,6 +33,10 @@ _SAFE = dict(
     load_dtd=False,
     dtd_validation=False,
     huge_tree=False,
+    # Comments carry no data, and one inside an element splits its text: "8<!---->20" is the
+    # LA code 820 to the XSD, but would read as "8" to ``.text``.  The parser drops them and
+    # joins the text, so every reader sees what the schema sees.
+    remove_comments=True,
 )
 
 
@@ -80,6 +84,17 @@ def _refuse_stylesheet(root: Any) -> None:
             )
 
 
+def _refuse_content_pi(pi: Any) -> None:
+    # Kept by the parser for the stylesheet check above; inside an element one would split its
+    # text as a comment does, and a CTF never needs one, so it is refused rather than misread.
+    if pi.getparent() is not None:
+        raise InputError(
+            f"XML with a processing instruction inside an element (<?{pi.target} ...?>) is refused",
+            where="/" + "/".join(str(e.tag) for e in reversed([pi.getparent(), *pi.getparent().iterancestors()])),
+            hint="CTF files carry no processing instructions; remove it",
+        )
+
+
 def _xinclude_error(tag: str) -> InputError:
     return InputError(
         f"XML with an XInclude element (<{etree.QName(tag).localname}> in {tag[1:].split('}')[0]}) is refused",
@@ -92,13 +107,17 @@ def iterparse(
     source: bytes | Path, events: tuple[str, ...] = ("end",), tag: str | tuple[str, ...] | None = None
 ) -> Iterator[tuple[str, Any]]:
     """Stream (event, element) pairs safely; raises ``InputError`` for attack or broken XML."""
-    if tag is not None:  # a filtered stream must still see XInclude elements, to refuse them
-        tag = (*((tag,) if isinstance(tag, str) else tag), *(ns + "*" for ns in _XINCLUDE))
+    if tag is not None:  # a filtered stream must still see XInclude elements and PIs, to refuse them
+        tag = (*((tag,) if isinstance(tag, str) else tag), *(ns + "*" for ns in _XINCLUDE), etree.PI)
     fh = _open(source)
     try:
-        ctx = etree.iterparse(fh, events=("start", *[e for e in events if e != "start"]), tag=tag, **_SAFE)
+        wanted = ("start", "pi", *[e for e in events if e not in ("start", "pi")])
+        ctx = etree.iterparse(fh, events=wanted, tag=tag, **_SAFE)
         checked = False
         for event, elem in ctx:
+            if event == "pi":
+                _refuse_content_pi(elem)  # the prolog's are checked with the root, below
+                continue
             if not checked:
                 tree = elem.getroottree()
                 _refuse_doctype(tree.docinfo)
@@ -127,6 +146,8 @@ def parse(source: bytes | Path) -> Any:
     _refuse_stylesheet(tree.getroot())
     for include in tree.getroot().iter(*(ns + "*" for ns in _XINCLUDE)):
         raise _xinclude_error(include.tag)
+    for pi in tree.getroot().iter(etree.PI):
+        _refuse_content_pi(pi)
     return tree.getroot()
 
 

@@ -361,7 +361,7 @@ def mutated_json(draw: st.DrawFn, bases: list[Any], max_ops: int = 4) -> Any:
 
 # --------------------------------------------------------------------------- XML mutations
 
-_XML_OPS = ("delete", "text", "duplicate", "move", "rename", "attribute", "insert", "comment", "tail")
+_XML_OPS = ("delete", "text", "duplicate", "move", "rename", "attribute", "insert", "comment", "pi", "tail")
 
 
 def _xml_char(c: str) -> bool:
@@ -415,6 +415,8 @@ def mutated_xml(draw: st.DrawFn, bases: list[bytes], max_ops: int = 4) -> bytes:
                 child.text = draw(xml_safe_text)
             elif op == "comment":
                 elem.append(etree.Comment("fuzz"))
+            elif op == "pi":
+                elem.append(etree.PI("fuzz", "x"))
             elif op == "tail" and parent is not None:
                 elem.tail = draw(xml_safe_text)
         base = etree.tostring(root, xml_declaration=draw(st.booleans()), encoding="UTF-8")
