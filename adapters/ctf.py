@@ -218,7 +218,7 @@ def _to_json(elem: Any, model: str) -> dict[str, Any]:
     other: list[dict[str, Any]] = []
     for child in elem:
         if not isinstance(child.tag, str):
-            continue  # comments and processing instructions carry no CTF data
+            continue  # only elements carry CTF data (the parser drops comments and refuses PIs in elements)
         f = fields.get(child.tag)
         if f is not None and (f.many or f.key not in out) and _fits(child, f):
             value = _value(child, f)
