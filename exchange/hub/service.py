@@ -489,8 +489,7 @@ class Hub:
         frm = event.get("from") or {}
         to = event.get("to") or {}
         plaintext = _canonical(event)
-        rid = f"movement:{recorder.id}:{event['eventId']}"
-        nonce, ct = self.cipher.encrypt(plaintext, rid)
+        nonce, ct = self.cipher.encrypt(plaintext, _movement_aad(recorder.id, event["eventId"]))
         return {
             "event_id": event["eventId"],
             "recorded_by": recorder.id,
@@ -516,6 +515,10 @@ class Hub:
             "log_index": index,
             "created_at": utcnow(),
         }
+
+    def _open_movement(self, row: Any) -> dict[str, Any]:
+        """The event a movement row (ORM object or Core row) holds sealed."""
+        return json.loads(self.cipher.decrypt(row.nonce, row.ciphertext, _movement_aad(row.recorded_by, row.event_id)))
 
     def _transfer_summary(self, t: Any) -> dict[str, Any]:
         """The API's view of a transfer (an ORM row, a Core row or the values just inserted)."""
@@ -776,7 +779,7 @@ class Hub:
             rows = list(s.scalars(q))
         items = []
         for m in rows[:limit]:
-            event = json.loads(self.cipher.decrypt(m.nonce, m.ciphertext, f"movement:{m.recorded_by}:{m.event_id}"))
+            event = self._open_movement(m)
             items.append(
                 {
                     "event": event,
@@ -861,7 +864,7 @@ class Hub:
             )
         events = []
         for m in rows:
-            event = json.loads(self.cipher.decrypt(m.nonce, m.ciphertext, f"movement:{m.recorded_by}:{m.event_id}"))
+            event = self._open_movement(m)
             events.append({**event, "recordedAt": _iso(m.created_at)})
         latest: dict[str, Any] = {}
         for t in sent:  # oldest first, so a later version of a plan replaces the earlier one
@@ -910,6 +913,11 @@ def _find_participant(db: Session | Connection, pid: str, *, by_school_code: boo
 def _detached_participant(row: Any) -> Participant:
     """A ``Participant`` from a Core row holding its columns (and maybe others), bound to no session."""
     return Participant(**{c: getattr(row, c) for c in _PARTICIPANT_COLUMNS})
+
+
+def _movement_aad(recorder: str, event_id: str) -> str:
+    """What a movement's ciphertext is bound to: its recorder and event id (no swapping rows)."""
+    return f"movement:{recorder}:{event_id}"
 
 
 def _in_area(la: str | None) -> Any:
