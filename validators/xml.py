@@ -87,10 +87,11 @@ def _refuse_stylesheet(root: Any) -> None:
 def _refuse_content_pi(pi: Any) -> None:
     # Kept by the parser for the stylesheet check above; inside an element one would split its
     # text as a comment does, and a CTF never needs one, so it is refused rather than misread.
-    if pi.getparent() is not None:
+    parent = pi.getparent()
+    if parent is not None:
         raise InputError(
             f"XML with a processing instruction inside an element (<?{pi.target} ...?>) is refused",
-            where="/" + "/".join(str(e.tag) for e in reversed([pi.getparent(), *pi.getparent().iterancestors()])),
+            where="/" + "/".join(str(e.tag) for e in reversed([parent, *parent.iterancestors()])),
             hint="CTF files carry no processing instructions; remove it",
         )
 
