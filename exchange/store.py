@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     select,
@@ -231,11 +232,19 @@ class LogHead(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-#: The log's size, read without and with the row lock every append takes first; and the
-#: statement an append ends with (parameters ``size``, ``updated_at``).
-LOG_HEAD_SIZE = select(LogHead.__table__.c.size).where(LogHead.__table__.c.id == 1)
-_LOCK_HEAD = LOG_HEAD_SIZE.with_for_update()
-LOG_HEAD_SET = LogHead.__table__.update().where(LogHead.__table__.c.id == 1)
+_HEAD = LogHead.__table__
+#: The log's size, read without the lock; and the statement that sets it (parameters
+#: ``size``, ``updated_at``) when an append did not reserve its leaves up front.
+LOG_HEAD_SIZE = select(_HEAD.c.size).where(_HEAD.c.id == 1)
+LOG_HEAD_SET = _HEAD.update().where(_HEAD.c.id == 1)
+#: What every append runs first: one statement that takes the row lock, advances the size
+#: by the leaves the transaction will append and says where it now ends.
+_ADVANCE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(size=_HEAD.c.size + bindparam("grow"), updated_at=bindparam("now"))
+    .returning(_HEAD.c.size)
+)
 
 
 class LogLeaf(Base):
@@ -355,13 +364,17 @@ class Store:
             finally:
                 os.close(fd)  # closing releases the lock
 
-    def lock_log_head(self, db: Session | Connection) -> int:
-        """Lock the log head and return the log's size; the lock is held until the transaction ends."""
-        # SQLite already holds the write lock (BEGIN IMMEDIATE); elsewhere the row lock is the queue.
-        size = db.execute(LOG_HEAD_SIZE if self.dialect == "sqlite" else _LOCK_HEAD).scalar_one_or_none()
+    def lock_log_head(self, db: Session | Connection, grow: int = 0) -> int:
+        """Lock the log head, advance it by ``grow`` leaves, and return the size it had.
+
+        The lock is held until the transaction ends, so the ``grow`` indices from the returned
+        size on are this transaction's to fill.  Reserving them here, rather than setting the
+        size after the append, saves the append a statement (a round trip on PostgreSQL).
+        """
+        size = db.execute(_ADVANCE_HEAD, {"grow": grow, "now": utcnow()}).scalar_one_or_none()
         if size is None:
             raise ConfigError("the hub database has no log head row", hint="run `sendx admin init`")
-        return int(size)
+        return int(size) - grow
 
     def migrate(self, revision: str = "head") -> None:
         """Create or upgrade the schema with the packaged Alembic migrations."""

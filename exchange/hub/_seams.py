@@ -62,9 +62,10 @@ def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
 
 
 def log_append(db: Any, locked_size: int, leaves: Sequence[bytes]) -> int:
+    """Append leaves the head lock reserved (``Store.lock_log_head(grow=len(leaves))``)."""
     from exchange.hub.logstore import append_leaves
 
-    return append_leaves(db, locked_size, leaves)
+    return append_leaves(db, locked_size, leaves, reserved=True)
 
 
 # --------------------------------------------------------------------------- CTF

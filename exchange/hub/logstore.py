@@ -46,14 +46,17 @@ class SqlNodeStore:
     """``NodeStore`` over the ``log_nodes`` table, sized by the ``log_head`` row.
 
     ``locked_size`` is the size ``Store.lock_log_head`` returned: given, this store may append.
+    ``head`` is the size the head row holds now when the lock already advanced it: an append
+    that ends there leaves the row as it is.
     """
 
-    def __init__(self, db: Session | Connection, locked_size: int | None = None) -> None:
+    def __init__(self, db: Session | Connection, locked_size: int | None = None, *, head: int | None = None) -> None:
         self.db = db
         self.appendable = locked_size is not None
         self._size = locked_size if locked_size is not None else db.execute(LOG_HEAD_SIZE).scalar()
         if self._size is None:
             raise ConfigError("the hub database has no log head row", hint="run `sendx admin init`")
+        self._head = self._size if head is None else head
 
     def size(self) -> int:
         return int(self._size)
@@ -79,7 +82,9 @@ class SqlNodeStore:
             raise ConfigError("appending to the log needs the locked log head")
         if nodes:
             self.db.execute(_INSERT_NODES, [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-        self.db.execute(LOG_HEAD_SET, {"size": size, "updated_at": utcnow()})
+        if size != self._head:
+            self.db.execute(LOG_HEAD_SET, {"size": size, "updated_at": utcnow()})
+            self._head = size
         self._size = size
 
 
@@ -111,17 +116,23 @@ class SqlEntryStore:
         )
 
 
-def open_log(db: Session | Connection, locked_size: int | None = None) -> Any:
+def open_log(db: Session | Connection, locked_size: int | None = None, *, head: int | None = None) -> Any:
     """The hub's ``exchange.log.TransparencyLog`` inside this transaction (locked size given = may append)."""
     from exchange.log import TransparencyLog
 
-    nodes = SqlNodeStore(db, locked_size)
+    nodes = SqlNodeStore(db, locked_size, head=head)
     return TransparencyLog(nodes, SqlEntryStore(db, nodes))
 
 
-def append_leaves(db: Session | Connection, locked_size: int, leaves: Sequence[bytes]) -> int:
-    """Append leaf bytes (the caller holds the head lock, which gave ``locked_size``); return the first index."""
-    start = open_log(db, locked_size).append_many(leaves)
+def append_leaves(
+    db: Session | Connection, locked_size: int, leaves: Sequence[bytes], *, reserved: bool = False
+) -> int:
+    """Append leaf bytes (the caller holds the head lock, which gave ``locked_size``); return the first index.
+
+    ``reserved``: the lock already advanced the head by these leaves (``lock_log_head(grow=…)``).
+    """
+    head = locked_size + len(leaves) if reserved else None
+    start = open_log(db, locked_size, head=head).append_many(leaves)
     if start != locked_size:  # pragma: no cover - the lock makes this impossible
         raise ConfigError("the log head moved during an append")
     return start
