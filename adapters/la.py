@@ -100,6 +100,34 @@ def _upn(event: Mapping[str, Any]) -> str:
     return str(pupil.get("upn", "")) if isinstance(pupil, Mapping) else ""
 
 
+#: The fields of a setting that tell one setting from another (its name, for name-only settings).
+_SETTING_FIELDS = ("la", "laestab", "urn", "ukprn", "type", "ap", "name")
+
+
+def _movement_fact(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a movement says happened: pupil, type, date and both settings, without its event id."""
+    ends = (_end(event, "from"), _end(event, "to"))
+    settings = tuple(None if end is None else tuple(str(end.get(k)) for k in _SETTING_FIELDS) for end in ends)
+    return (_upn(event), event.get("type"), event.get("effectiveDate"), *settings)
+
+
+def _once_each(events: list[tuple[dt.date, int, Mapping[str, Any]]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
+    """The first of each set of events that report the same movement.
+
+    The same move can reach the hub twice under different event ids (a CTF sent again under
+    a new envelope logs its leave again); the log keeps both, as witnessed, but a figure that
+    counted both would count one pupil's move twice.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for t in events:
+        fact = _movement_fact(t[2])
+        if fact not in seen:
+            seen.add(fact)
+            out.append(t)
+    return out
+
+
 def _ordered(events: Iterable[Mapping[str, Any]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
     """Events with a parseable date, oldest first; ties keep the order they were recorded in."""
     out = []
@@ -497,7 +525,7 @@ def la_metrics(
     lost_ctfs_waiting: int = 0,
 ) -> LaMetrics:
     """The LA's figures on ``as_of`` from a movement history (events outside the area, or dated
-    after ``as_of``, are ignored).
+    after ``as_of``, are ignored; a movement reported more than once counts once).
 
     - AP in/out: movements into AP from outside it, and out of AP to anything that is not AP,
       counted by the month of ``effectiveDate``; every month between the first and the last
@@ -514,7 +542,7 @@ def la_metrics(
       (12 months after the last review or the final plan, 6 months for a child under 5).
     """
     # A movement dated after ``as_of`` (a planned AP end, recorded early) has not happened yet.
-    mine = [t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)]
+    mine = _once_each([t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)])
     into: Counter[str] = Counter()
     out: Counter[str] = Counter()
     exits = reintegrated = 0

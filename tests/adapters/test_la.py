@@ -129,6 +129,20 @@ def test_movements_dated_after_the_as_of_date_have_not_happened_yet() -> None:
     assert (later.movements, later.out_of_ap, later.open_placements) == (9, 2, 0)
 
 
+def test_a_movement_reported_twice_counts_once() -> None:
+    """A CTF sent again under a new envelope logs its leave again, under a new event id: the
+    figures are those of the history without the repeats, while a different move of the same
+    pupil on the same day (another destination) still counts."""
+    repeats = [{**e, "eventId": f"{e['eventId']}-again"} for e in HISTORY]
+    for la in ("330", "331"):
+        assert la_metrics([*HISTORY, *repeats], la_code=la, as_of=AS_OF) == la_metrics(HISTORY, la_code=la, as_of=AS_OF)
+    elsewhere = ev(
+        "off-site-direction", P1, "2025-10-01", A, setting("330", "Oak Tuition", "140004", "alternative-provision")
+    )
+    m = la_metrics([*HISTORY, elsewhere], la_code="330", as_of=AS_OF)
+    assert (m.movements, m.into_ap) == (9, 3)
+
+
 def test_metrics_with_no_ap_and_no_data() -> None:
     m = la_metrics(HISTORY, la_code="999", as_of=AS_OF)
     assert m.movements == 0 and m.ap_by_month == () and m.mean_days_in_ap is None
