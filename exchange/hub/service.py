@@ -284,8 +284,9 @@ class Hub:
 
         The busiest path of the hub, so it runs on one connection (``conn``, the one the caller
         was authenticated on, if given) with table-level Core statements: a read transaction
-        for every lookup and check the upload needs (the document is validated before anything
-        parses it for routing), then one short write transaction.
+        (the one the token lookup began, if it did) for every lookup and check the upload needs
+        (the document is validated before anything parses it for routing), then one short
+        write transaction that reserves its log indices first.
         """
         envelope = load_json(body)
         if not isinstance(envelope, dict):
