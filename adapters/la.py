@@ -62,7 +62,8 @@ TWENTY_WEEKS = dt.timedelta(weeks=20)
 
 def _end(event: Mapping[str, Any], which: str) -> Mapping[str, Any] | None:
     value = event.get(which)
-    return value if isinstance(value, Mapping) else None
+    # ``dict`` first: parsed events are plain dicts, and the abc check costs more than the rest.
+    return value if type(value) is dict or isinstance(value, Mapping) else None
 
 
 def touches_area(event: Mapping[str, Any], la_code: str) -> bool:
@@ -80,14 +81,19 @@ def _is_ap(end: Mapping[str, Any] | None) -> bool:
     return end is not None and end.get("ap") is True
 
 
+def _ap_flow(event: Mapping[str, Any]) -> int:
+    """1 into alternative provision from outside it, -1 out of it to anything else, 0 neither."""
+    return int(_is_ap(_end(event, "to"))) - int(_is_ap(_end(event, "from")))
+
+
 def is_into_ap(event: Mapping[str, Any]) -> bool:
     """The pupil enters alternative provision from outside it (AP → AP moves are neither in nor out)."""
-    return _is_ap(_end(event, "to")) and not _is_ap(_end(event, "from"))
+    return _ap_flow(event) == 1
 
 
 def is_out_of_ap(event: Mapping[str, Any]) -> bool:
     """The pupil leaves alternative provision for somewhere that is not AP (or for no known setting)."""
-    return _is_ap(_end(event, "from")) and not _is_ap(_end(event, "to"))
+    return _ap_flow(event) == -1
 
 
 def _reintegrated(event: Mapping[str, Any]) -> bool:
@@ -100,15 +106,18 @@ def _upn(event: Mapping[str, Any]) -> str:
     return str(pupil.get("upn", "")) if isinstance(pupil, Mapping) else ""
 
 
-#: The fields of a setting that tell one setting from another (its name, for name-only settings).
-_SETTING_FIELDS = ("la", "laestab", "urn", "ukprn", "type", "ap", "name")
+def _setting_fact(end: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """What tells one setting from another: its codes, type and name."""
+    if end is None:
+        return None
+    get = end.get
+    return (get("la"), get("laestab"), get("urn"), get("ukprn"), get("type"), get("ap"), get("name"))
 
 
 def _movement_fact(event: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a movement says happened: pupil, type, date and both settings, without its event id."""
-    ends = (_end(event, "from"), _end(event, "to"))
-    settings = tuple(None if end is None else tuple(str(end.get(k)) for k in _SETTING_FIELDS) for end in ends)
-    return (_upn(event), event.get("type"), event.get("effectiveDate"), *settings)
+    frm, to = _setting_fact(_end(event, "from")), _setting_fact(_end(event, "to"))
+    return (_upn(event), event.get("type"), event.get("effectiveDate"), frm, to)
 
 
 def _once_each(events: list[tuple[dt.date, int, Mapping[str, Any]]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
@@ -122,7 +131,12 @@ def _once_each(events: list[tuple[dt.date, int, Mapping[str, Any]]]) -> list[tup
     out = []
     for t in events:
         fact = _movement_fact(t[2])
-        if fact not in seen:
+        try:
+            repeat = fact in seen
+        except TypeError:  # a list or object where a code belongs: a malformed event, never a repeat
+            out.append(t)
+            continue
+        if not repeat:
             seen.add(fact)
             out.append(t)
     return out
@@ -135,7 +149,7 @@ def _ordered(events: Iterable[Mapping[str, Any]]) -> list[tuple[dt.date, int, Ma
         day = parse_date(e.get("effectiveDate"))
         if day is not None:
             out.append((day, n, e))
-    out.sort(key=lambda t: (t[0], t[1]))
+    out.sort()  # by (day, n): n is unique, so the events themselves are never compared
     return out
 
 
@@ -543,40 +557,43 @@ def la_metrics(
     """
     # A movement dated after ``as_of`` (a planned AP end, recorded early) has not happened yet.
     mine = _once_each([t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)])
+    # One pass classifies each event (into AP, out of it, neither) and files it under its pupil.
     into: Counter[str] = Counter()
     out: Counter[str] = Counter()
     exits = reintegrated = 0
+    ap_days: list[dt.date] = []
+    per_pupil: dict[str, list[tuple[dt.date, Mapping[str, Any], int]]] = defaultdict(list)
     for day, _, e in mine:
-        if is_into_ap(e):
-            into[day.strftime("%Y-%m")] += 1
-        elif is_out_of_ap(e):
-            out[day.strftime("%Y-%m")] += 1
-            exits += 1
-            reintegrated += _reintegrated(e)
-    ap_days = [day for day, _, e in mine if is_into_ap(e) or is_out_of_ap(e)]
-    months = _months(min(ap_days), max(ap_days)) if ap_days else []
+        flow = _ap_flow(e)
+        if flow:
+            month = f"{day.year:04d}-{day.month:02d}"
+            if flow > 0:
+                into[month] += 1
+            else:
+                out[month] += 1
+                exits += 1
+                reintegrated += _reintegrated(e)
+            ap_days.append(day)
+        per_pupil[_upn(e)].append((day, e, flow))
+    months = _months(ap_days[0], ap_days[-1]) if ap_days else []  # ``mine`` is oldest first
     by_month = tuple(MonthCount(m, into[m], out[m]) for m in months)
-
-    per_pupil: dict[str, list[tuple[dt.date, Mapping[str, Any]]]] = defaultdict(list)
-    for day, _, e in mine:
-        per_pupil[_upn(e)].append((day, e))
 
     days: list[int] = []
     open_count = 0
     unknown: list[UnknownCase] = []
     for upn, history in per_pupil.items():
         started: dt.date | None = None
-        for day, e in history:
-            if started is None and is_into_ap(e):
+        for day, _, flow in history:
+            if started is None and flow > 0:
                 started = day
-            elif started is not None and is_out_of_ap(e):
+            elif started is not None and flow < 0:
                 days.append((day - started).days)
                 started = None
         if started is not None:
             days.append(max(0, (as_of - started).days))
             open_count += 1
         last_unknown = None
-        for day, e in history:
+        for day, e, _ in history:
             if e.get("type") in UNKNOWN_DESTINATION:
                 last_unknown = (day, e)
             elif last_unknown is not None and _end(e, "to") is not None:

@@ -143,6 +143,12 @@ def test_a_movement_reported_twice_counts_once() -> None:
     assert (m.movements, m.into_ap) == (9, 3)
 
 
+def test_malformed_settings_are_never_taken_for_repeats() -> None:
+    odd = ev("leave", P4, "2025-12-02", {**A, "urn": ["140001"]}, None)
+    m = la_metrics([*HISTORY, odd, {**odd, "eventId": "EV-odd"}], la_code="330", as_of=AS_OF)
+    assert m.movements == 10
+
+
 def test_metrics_with_no_ap_and_no_data() -> None:
     m = la_metrics(HISTORY, la_code="999", as_of=AS_OF)
     assert m.movements == 0 and m.ap_by_month == () and m.mean_days_in_ap is None
