@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -527,8 +528,14 @@ class Hub:
         }
 
     def _open_movement(self, row: Any) -> dict[str, Any]:
-        """The event a movement row (ORM object or Core row) holds sealed."""
-        return json.loads(self.cipher.decrypt(row.nonce, row.ciphertext, _movement_aad(row.recorded_by, row.event_id)))
+        """The event a movement row (ORM object or Core row) holds sealed.
+
+        The plaintext is the hub's own RFC 8785 form of a validated event (no repeated names,
+        no integer beyond 2**53), which orjson reads exactly, at a third of ``json``'s cost:
+        the LA pages open every movement of the area.
+        """
+        bound_to = _movement_aad(row.recorded_by, row.event_id)
+        return orjson.loads(self.cipher.decrypt(row.nonce, row.ciphertext, bound_to))  # type: ignore[no-any-return]
 
     def _transfer_summary(self, t: Any) -> dict[str, Any]:
         """The API's view of a transfer (an ORM row, a Core row or the values just inserted)."""

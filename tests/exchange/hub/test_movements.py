@@ -95,3 +95,14 @@ def test_la_records_in_its_area_only(client, world):
     doc = movement()
     assert _record(client, la330, doc).status_code == 201
     assert _record(client, la331, movement()).status_code == 403
+
+
+def test_a_recorded_event_reads_back_exactly(client, world):
+    """What the hub seals is read back (by the movements API and the LA pages alike) as sent:
+    non-ASCII names, escapes and numbers included."""
+    a, la = world["school-145832"], world["la-330"]
+    doc = movement(reason='Symud i Ysgol Gymraeg – “Ŵ” \\ "quoted" \u2028 😀', hours=27.5, days=3, fraction=0.1)
+    doc["from"] = {**KINGSBRIDGE, "name": "Ysgol Gymraeg Llandeilo – ‘Ŵ’"}
+    assert _record(client, a, doc).status_code == 201
+    items = client.get("/v1/movements", headers=la.headers).json["items"]
+    assert [i["event"] for i in items] == [doc]
