@@ -74,7 +74,8 @@ def touches_area(event: Mapping[str, Any], la_code: str) -> bool:
     """
     if not la_code:
         return False
-    return any(end is not None and end.get("la") == la_code for end in (_end(event, "from"), _end(event, "to")))
+    frm, to = _end(event, "from"), _end(event, "to")
+    return (frm is not None and frm.get("la") == la_code) or (to is not None and to.get("la") == la_code)
 
 
 def _is_ap(end: Mapping[str, Any] | None) -> bool:
