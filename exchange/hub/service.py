@@ -253,15 +253,12 @@ class Hub:
     def _live_token(self, digest: str, conn: Connection | None = None) -> Participant | None:
         """The participant whose unrevoked token has this SHA-256, if any.
 
-        On a request's own ``conn`` the lookup opens that connection's read transaction and
-        leaves it open: the upload's checks then continue in it (one BEGIN and COMMIT fewer
-        per upload), and a refused caller's connection is rolled back when it is released.
+        The lookup is a transaction of its own, ended before the request body is read: joining
+        it to the upload's checks would save a BEGIN and a COMMIT, but would keep a transaction
+        (and its table locks, which a migration waits behind) open while a slow client sends.
         """
-        if conn is not None:
-            row = conn.execute(_TOKEN_OWNER, {"digest": digest}).first()
-        else:
-            with self.store.connection() as db, db.begin():
-                row = db.execute(_TOKEN_OWNER, {"digest": digest}).first()
+        with self._connection(conn) as db, db.begin():
+            row = db.execute(_TOKEN_OWNER, {"digest": digest}).first()
         # The lookup is by hash (the index); the constant-time compare guards the final check.
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
@@ -285,9 +282,9 @@ class Hub:
 
         The busiest path of the hub, so it runs on one connection (``conn``, the one the caller
         was authenticated on, if given) with table-level Core statements: a read transaction
-        (the one the token lookup began, if it did) for every lookup and check the upload needs
-        (the document is validated before anything parses it for routing), then one short
-        write transaction that reserves its log indices first.
+        for every lookup and check the upload needs (the document is validated before anything
+        parses it for routing), then one short write transaction that reserves its log indices
+        first.
         """
         envelope = load_json(body)
         if not isinstance(envelope, dict):
@@ -302,8 +299,7 @@ class Hub:
         request_hash = _canonical_hash(envelope)
         key = envelope["idempotencyKey"]
         with self._connection(conn) as conn:
-            # The read transaction the caller's token lookup began on ``conn``, if it did.
-            with conn.get_transaction() or conn.begin():
+            with conn.begin():
                 try:
                     # The very bytes accepted before need no second check (a retry after the key
                     # is revoked still gets its original answer)...
