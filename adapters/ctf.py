@@ -249,7 +249,9 @@ def _default_order(data: Mapping[str, Any], model: str) -> list[str]:
     order: list[str] = []
     for f in _MODELS[model]:
         if f.key in data:
-            order.extend([f.xml] * (len(data[f.key]) if f.many else 1))
+            value = data[f.key]
+            # Anything but a list in a repeated field is placed once; building it then says what is wrong.
+            order.extend([f.xml] * (len(value) if f.many and isinstance(value, list) else 1))
     return order + ["*"] * len(data.get(_OTHER, ()))
 
 

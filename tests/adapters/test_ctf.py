@@ -136,6 +136,9 @@ def test_hand_written_pupil_json_without_order_writes_a_valid_ctf() -> None:
         ({"pupils": [{"_other": [{"text": "no name"}]}]}, "/pupils/0/_other/0"),
         ({"pupils": [{"upn": "A", "_order": ["UPN", "*"]}]}, "/pupils/0"),
         ({"$schema": "https://example.org/other", "pupils": []}, "/$schema"),
+        # Found by tests/fuzz: a repeated element's list given as null or a number raised TypeError.
+        ({"pupils": [{"senHistory": {"sen": None}}]}, "/pupils/0/senHistory/sen"),
+        ({"pupils": [{"fsmHistory": {"instances": 3}}]}, "/pupils/0/fsmHistory/instances"),
     ],
 )
 def test_bad_pupil_json_is_a_clear_input_error(doc: dict, where: str) -> None:
