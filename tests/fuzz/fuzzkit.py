@@ -297,7 +297,8 @@ def _retype(value: Any) -> list[Any]:
     out: list[Any] = [None, [value], {"value": value}]
     if isinstance(value, str):
         out += [len(value), value == "", float(len(value))]
-        if value.lstrip("-").isdigit():
+        # isdigit() is true of "²", which int() refuses; ASCII digits only (found by the long run).
+        if value.lstrip("-").isascii() and value.lstrip("-").isdigit():
             out.append(int(value))
     elif isinstance(value, bool):
         out += [int(value), str(value).lower()]
