@@ -57,7 +57,7 @@ def validate(
         return _validate_json(data, kind, ctx, path)
 
     if isinstance(data, Path):
-        fmt = _sniff_file(data)
+        fmt = parsing.sniff_file(data)
     else:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         fmt = parsing.sniff_format(raw)
@@ -79,14 +79,6 @@ def _parse_failure(exc: SendxError, kind: str | None, path: str | None) -> Repor
         raise exc
     where = "" if exc.where == path else exc.where or ""
     return Report(kind, [_PARSE.issue(where, exc.message, exc.hint)], path)
-
-
-def _sniff_file(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            return parsing.sniff_format(fh.read(512))
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
 
 
 def _validate_json(doc: Any, kind: str | None, ctx: Context, path: str | None) -> Report:

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_XML_BYTES",
     "load_json",
     "read_bytes",
+    "sniff_file",
     "sniff_format",
 ]
 
@@ -37,6 +38,11 @@ MAX_JSON_DEPTH = 128
 #: A \u escape in the surrogate range: the only way a lone surrogate gets into UTF-8 JSON.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LEADING_BLANKS = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*")
+#: How XML in UTF-16 or UTF-32 begins: a byte order mark, or "<" beside a zero byte.
+_WIDE_XML = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x00<", b"<\x00", b"\x00\x00\x00<")
+#: Bytes read from a file to sniff its format (whitespace before the first character included).
+_SNIFF_BYTES = 64 * 1024
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
@@ -58,14 +64,26 @@ def read_bytes(path: Path, limit: int) -> bytes:
 
 def sniff_format(data: bytes) -> str:
     """Say whether bytes look like ``json``, ``xml`` or neither (``unknown``/``empty``)."""
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if data.startswith(_WIDE_XML):
+        return "xml"  # UTF-16 or UTF-32: only XML may be (JSON is UTF-8, RFC 8259)
+    start = _LEADING_BLANKS.match(data).end()  # however much whitespace leads, without copying it
+    head = data[start : start + 1]
     if not head:
         return "empty"
-    if head[:1] in (b"{", b"["):
+    if head in (b"{", b"["):
         return "json"
-    if head[:1] == b"<":
+    if head == b"<":
         return "xml"
     return "unknown"
+
+
+def sniff_file(path: Path) -> str:
+    """``sniff_format`` of a file's first bytes; an unreadable file is an ``InputError``."""
+    try:
+        with path.open("rb") as fh:
+            return sniff_format(fh.read(_SNIFF_BYTES))
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

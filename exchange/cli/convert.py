@@ -72,8 +72,7 @@ CONVERTERS: dict[tuple[str, str], Callable[[Path], bytes]] = {
 
 def source_kind(path: Path) -> str:
     """The kind of an input file, as the first element of a ``CONVERTERS`` key."""
-    with path.open("rb") as fh:
-        fmt = parsing.sniff_format(fh.read(512))
+    fmt = parsing.sniff_file(path)
     if fmt == "xml":
         root = safe_xml.root_tag(path)
         return "ctf" if root == "CTfile" else f"xml:{root}"

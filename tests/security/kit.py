@@ -48,12 +48,6 @@ class XmlAttack:
     build: Callable[[str, Path, str], str]  # (valid CTF, secret file, canary URL) -> attack
     #: Small enough for the hub fixture's body limit (bigger ones are 413s there).
     hub: bool = True
-    #: What ``ctf_to_movements`` says, where it stops at another problem first.
-    movement_words: str | None = None
-
-    @property
-    def words_for_movements(self) -> str:
-        return self.movement_words or self.words
 
 
 def _billion_laughs(ctf: str, secret: Path, url: str) -> str:
@@ -124,20 +118,17 @@ XML_ATTACKS = [
             f"<xsl:copy-of select=\"document('{url}/doc.xml')\"/></xsl:template></xsl:stylesheet>\n"
         ),
     ),
-    XmlAttack("deep-nesting-100k-levels", "depth", _deep(100_000), hub=False),
-    XmlAttack("deep-nesting-30k-levels", "depth", _deep(30_000)),
+    XmlAttack("deep-nesting-100k-levels", "nested deeper than the limit", _deep(100_000), hub=False),
+    XmlAttack("deep-nesting-30k-levels", "nested deeper than the limit", _deep(30_000)),
     XmlAttack(
         "huge-attribute-11MB",
-        "limit",
+        "value longer than the limit",
         lambda ctf, secret, url: ctf.replace("<Header>", f'<Header note="{"A" * (11 * 1024 * 1024)}">', 1),
         hub=False,
-        # libxml2 reports the oversized attribute at the end of the file; movements stop at
-        # the first pupil, whose source school is in a Header no longer plain enough to read.
-        movement_words="source school",
     ),
     XmlAttack(
         "huge-text-node-11MB",
-        "too long",
+        "value longer than the limit",
         lambda ctf, secret, url: ctf.replace(SCHOOL_NAME, "B" * (11 * 1024 * 1024)),
         hub=False,
     ),
