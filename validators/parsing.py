@@ -39,8 +39,16 @@ MAX_JSON_DEPTH = 128
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LEADING_BLANKS = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*")
-#: How XML in UTF-16 or UTF-32 begins: a byte order mark, or "<" beside a zero byte.
-_WIDE_XML = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x00<", b"<\x00", b"\x00\x00\x00<")
+#: How text in UTF-32 or UTF-16 begins: a byte order mark, or "<" beside zero bytes (UTF-32 first:
+#: its little-endian mark starts with UTF-16's).
+_WIDE = (
+    ("utf-32", (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")),
+    ("utf-32-be", (b"\x00\x00\x00<",)),
+    ("utf-32-le", (b"<\x00\x00\x00",)),
+    ("utf-16", (b"\xff\xfe", b"\xfe\xff")),
+    ("utf-16-be", (b"\x00<",)),
+    ("utf-16-le", (b"<\x00",)),
+)
 #: Bytes read from a file to sniff its format (whitespace before the first character included).
 _SNIFF_BYTES = 64 * 1024
 
@@ -64,8 +72,11 @@ def read_bytes(path: Path, limit: int) -> bytes:
 
 def sniff_format(data: bytes) -> str:
     """Say whether bytes look like ``json``, ``xml`` or neither (``unknown``/``empty``)."""
-    if data.startswith(_WIDE_XML):
-        return "xml"  # UTF-16 or UTF-32: only XML may be (JSON is UTF-8, RFC 8259)
+    for encoding, starts in _WIDE:  # XML in UTF-16 or UTF-32 (JSON must be UTF-8, RFC 8259)
+        if data.startswith(starts):
+            if data[:256].decode(encoding, errors="ignore").lstrip(" \t\r\n\ufeff").startswith("<"):
+                return "xml"
+            break
     start = _LEADING_BLANKS.match(data).end()  # however much whitespace leads, without copying it
     head = data[start : start + 1]
     if not head:
