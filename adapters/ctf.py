@@ -21,8 +21,8 @@ from typing import Any
 
 from lxml import etree
 
-from validators import xml as safe_xml
-from validators.errors import InputError
+from sendx.validators import xml as safe_xml
+from sendx.validators.errors import InputError
 
 __all__ = [
     "PUPILS_SCHEMA_ID",

@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.plan import require_plan
-from validators.errors import InputError
-from validators.fhir import (
+from sendx.adapters.plan import require_plan
+from sendx.validators.errors import InputError
+from sendx.validators.fhir import (
     DURATION_TEXT_EXT,
     EHCP_SECTION_SYSTEM,
     KIND,
@@ -34,9 +34,9 @@ from validators.fhir import (
     ehcp_section_codes,
     validate_bundle,
 )
-from validators.identifiers import is_valid_nhs_number
-from validators.report import Report
-from validators.rules import Context
+from sendx.validators.identifiers import is_valid_nhs_number
+from sendx.validators.report import Report
+from sendx.validators.rules import Context
 
 __all__ = [
     "GROUP_SIZE_EXT",

@@ -17,11 +17,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import validators
-from adapters._templating import label, render
-from validators.errors import InputError, UnsupportedKindError
-from validators.report import Report
-from validators.rules import Context
+from sendx import validators
+from sendx.adapters.templating import label, render
+from sendx.validators.errors import InputError, UnsupportedKindError
+from sendx.validators.report import Report
+from sendx.validators.rules import Context
 
 __all__ = ["CONTRAST_PAIRS", "PROGRESS", "render_document", "render_plan"]
 
@@ -239,7 +239,7 @@ def render_document(
     Refuses (``UnsupportedKindError``) a document of another kind and (``InputError``) an EHCP
     with errors, naming the first few; warnings are returned in the report for the caller to show.
     """
-    from validators import parsing
+    from sendx.validators import parsing
 
     where = str(source) if isinstance(source, Path) else None
     data = parsing.read_bytes(source, parsing.MAX_JSON_BYTES) if isinstance(source, Path) else source

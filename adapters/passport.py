@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import schemas
-from adapters.plan import require_plan
-from validators.dates import add_months
+from sendx import schemas
+from sendx.adapters.plan import require_plan
+from sendx.validators.dates import add_months
 
 __all__ = ["draft_passport"]
 

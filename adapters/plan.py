@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from validators.errors import InputError
-from validators.rules import get_rule
-from validators.schema import schema_issues
+from sendx.validators.errors import InputError
+from sendx.validators.rules import get_rule
+from sendx.validators.schema import schema_issues
 
 __all__ = ["require_plan"]
 

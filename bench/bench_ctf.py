@@ -19,15 +19,15 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
+sys.path.insert(0, str(ROOT))  # for bench.*; sendx is the installed one (pip install -e . for this checkout)
 
-from lxml import etree  # noqa: E402
+from lxml import etree
 
-from adapters.ctf_synth import synthetic_ctf  # noqa: E402
-from bench.figures import Figure, target  # noqa: E402
-from bench.timing import interleaved  # noqa: E402
-from validators.ctf import ctf_schema, validate_ctf  # noqa: E402
-from validators.rules import Context  # noqa: E402
+from bench.figures import Figure, target
+from bench.timing import interleaved
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.validators.ctf import ctf_schema, validate_ctf
+from sendx.validators.rules import Context
 
 _CHILD = """
 import resource, sys
@@ -35,17 +35,17 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 mode, path = sys.argv[1], Path(sys.argv[2])
 if mode == "sendx":
-    from validators.ctf import validate_ctf
-    from validators.rules import Context
+    from sendx.validators.ctf import validate_ctf
+    from sendx.validators.rules import Context
     import datetime as dt
     report = validate_ctf(path, Context(as_of=dt.date(2025, 6, 1)))
     ok = report.valid
 elif mode == "lxml":
     from lxml import etree
-    from validators.ctf import ctf_schema
+    from sendx.validators.ctf import ctf_schema
     ok = ctf_schema().validate(etree.parse(str(path)))
 else:
-    import validators.ctf  # imports only: the floor
+    import sendx.validators.ctf  # imports only: the floor
     ok = True
 # VmHWM is this process image's own peak; ru_maxrss on Linux also counts the parent's
 # pages at fork time (it survives exec), so it is only the fallback.

@@ -16,13 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's packages first
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.*
 
-import schemas
-import validators
 from bench.figures import Figure
 from bench.timing import median_call
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.validators.rules import Context
 
 BASELINE = "fhir.resources R4B Bundle.model_validate_json"
 

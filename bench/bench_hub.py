@@ -28,11 +28,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.figures import Figure, target  # noqa: E402
-from bench.hubdriver import HubProcess, Upload, reset_postgres, run_load  # noqa: E402
-from exchange.client import make_envelope  # noqa: E402
-from exchange.hub import build_hub  # noqa: E402
-from exchange.keys import SigningKey  # noqa: E402
+from bench.figures import Figure, target
+from bench.hubdriver import HubProcess, Upload, reset_postgres, run_load
+from sendx.exchange.client.hubclient import make_envelope
+from sendx.exchange.hub import build_hub
+from sendx.exchange.trust.keys import SigningKey
 
 MOVEMENT = json.loads((ROOT / "schemas" / "movement" / "examples" / "ap-placement-start.json").read_text())
 #: SPEC §10 on 2 cores: transfers per second with 8 clients.
@@ -76,7 +76,7 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace) -> dict[st
 
     from sqlalchemy import select
 
-    from exchange.store import Transfer
+    from sendx.exchange.store.database import Transfer
 
     with hub.store.read() as s:
         stored = set(s.scalars(select(Transfer.id)))

@@ -22,14 +22,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.figures import Figure, target
-from exchange.log import TransparencyLog
-from exchange.merkle import (
+from sendx.exchange.log.merkle import (
     MemoryNodeStore,
     leaf_hash,
     root_hash,
     verify_consistency,
     verify_inclusion,
 )
+from sendx.exchange.log.transparency import TransparencyLog
 
 PROOFS = 2000
 

@@ -20,13 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import rfc8785  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.figures import Figure, target  # noqa: E402
-from bench.timing import interleaved  # noqa: E402
-from exchange.keys import SigningKey, TrustRegistry  # noqa: E402
-from exchange.signing import canonical_json, sign_bytes, sign_json, verify_bytes, verify_json  # noqa: E402
+from bench.figures import Figure, target
+from bench.timing import interleaved
+from sendx.exchange.trust.keys import SigningKey, TrustRegistry
+from sendx.exchange.trust.signing import canonical_json, sign_bytes, sign_json, verify_bytes, verify_json
 
 EHCP = ROOT / "schemas" / "ehcp" / "examples" / "ehcp-final-secondary.json"
 

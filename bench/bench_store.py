@@ -32,16 +32,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from adapters.ctf_synth import make_upn  # noqa: E402
-from bench.figures import Figure, target  # noqa: E402
-from bench.hubdriver import reset_postgres  # noqa: E402
-from bench.timing import median_call  # noqa: E402
-from exchange.hub import build_hub  # noqa: E402
-from exchange.hub.logstore import open_log  # noqa: E402
-from exchange.merkle import root_hash  # noqa: E402
-from exchange.store import Participant  # noqa: E402
+from bench.figures import Figure, target
+from bench.hubdriver import reset_postgres
+from bench.timing import median_call
+from sendx.exchange.hub import build_hub
+from sendx.exchange.hub.service.movements import append_movements
+from sendx.exchange.log.merkle import root_hash
+from sendx.exchange.store.database import Participant
+from sendx.exchange.store.lognodes import open_log
+from sendx.exchange.synth.ctf import make_upn
 
 LAS = [str(201 + k) for k in range(20)]
 TYPES = ["join", "leave", "managed-move", "suspension", "elective-home-education", "post-16-transition"]
@@ -84,7 +85,7 @@ def load(hub: Any, n: int, seed: int = 11) -> tuple[float, list[bytes]]:
             by_school.setdefault(la, []).append(event)
         with hub.store.write() as s:
             for la, events in by_school.items():
-                hub._append_movements(s, s.get(Participant, f"school-{la}"), events, None)
+                append_movements(hub, s, s.get(Participant, f"school-{la}"), events, None)
     seconds = time.perf_counter() - t0
     with hub.store.read() as s:
         leaves = open_log(s).entries(0, n)

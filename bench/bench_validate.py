@@ -27,17 +27,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
+sys.path.insert(0, str(ROOT))  # for bench.*; sendx is the installed one (pip install -e . for this checkout)
 
-import jsonschema  # noqa: E402
-import jsonschema_rs  # noqa: E402
-from referencing import Registry, Resource  # noqa: E402
-from referencing.jsonschema import DRAFT202012  # noqa: E402
+import jsonschema
+import jsonschema_rs
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
-import schemas  # noqa: E402
-import validators  # noqa: E402
-from bench.figures import Figure, target  # noqa: E402
-from bench.timing import interleaved  # noqa: E402
+from bench.figures import Figure, target
+from bench.timing import interleaved
+from sendx import (
+    schemas,
+    validators,
+)
 
 NAMES = ["Ava", "Noah", "Isla", "Leo", "Maya", "Arlo", "Zara", "Ezra", "Ruby", "Kai"]
 SPEEDUP_TARGET = 10.0  # at least this many times faster than jsonschema.validate per document

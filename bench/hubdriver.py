@@ -12,7 +12,7 @@ come from one driver.  Nothing here asserts a time; callers decide what the figu
   response never arrived (refused, reset or timed out while the hub was down) is sent again,
   byte for byte — the same idempotency key — until the hub answers, as a careful client would.
 - ``inbox_items`` reads a participant's whole inbox back through the API.  (The log is read
-  and verified with ``exchange.logaudit``, the library behind ``sendx log verify``.)
+  and verified with ``sendx.exchange.log.audit``, the library behind ``sendx log verify``.)
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from exchange.client import HubClient
+from sendx.exchange.client.hubclient import HubClient
 
 __all__ = [
     "Answer",

@@ -1,5 +1,5 @@
 """``python -m exchange`` runs the ``sendx`` command line."""
 
-from exchange.cli import main
+from sendx.exchange.cli import main
 
 main()

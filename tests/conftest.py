@@ -28,7 +28,7 @@ def data_dir() -> Path:
 @pytest.fixture
 def run_cli():
     """Run the ``sendx`` CLI in-process: ``run_cli("validate", path) -> click Result``."""
-    from exchange.cli import load_commands
+    from sendx.exchange.cli import load_commands
 
     group = load_commands()
     runner = CliRunner()

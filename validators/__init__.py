@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from validators import kinds, parsing
-from validators.errors import InputError, SendxError, TooLargeError
-from validators.report import Issue, Report, Severity
-from validators.rules import Context, Rule, all_rules, declare
+from sendx.validators import kinds, parsing
+from sendx.validators.errors import InputError, SendxError, TooLargeError
+from sendx.validators.report import Issue, Report, Severity
+from sendx.validators.rules import Context, Rule, all_rules, declare
 
 __all__ = ["Context", "Issue", "Report", "Rule", "Severity", "all_rules", "validate"]
 
@@ -91,7 +91,7 @@ def _validate_json(doc: Any, kind: str | None, ctx: Context, path: str | None) -
 
 
 def _validate_xml(source: bytes | Path, kind: str | None, ctx: Context, path: str | None) -> Report:
-    from validators import xml  # lxml is imported only when an XML document arrives
+    from sendx.validators import xml  # lxml is imported only when an XML document arrives
 
     try:
         root = xml.root_tag(source)

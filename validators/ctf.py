@@ -20,14 +20,14 @@ from typing import Any
 
 from lxml import etree
 
-import schemas
-from validators import identifiers as ids
-from validators import xml as safe_xml
-from validators.dates import add_days, age_on, parse_date
-from validators.errors import InputError, TooLargeError
-from validators.kinds import Kind, register_kind
-from validators.report import Issue, Report
-from validators.rules import Context, Finding, Rule, declare, get_rule
+from sendx import schemas
+from sendx.validators import identifiers as ids
+from sendx.validators import xml as safe_xml
+from sendx.validators.dates import add_days, age_on, parse_date
+from sendx.validators.errors import InputError, TooLargeError
+from sendx.validators.kinds import Kind, register_kind
+from sendx.validators.report import Issue, Report
+from sendx.validators.rules import Context, Finding, Rule, declare, get_rule
 
 __all__ = [
     "KIND",

@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from validators.dates import add_days, add_months, age_on, end_of_age_25_year, parse_date
-from validators.jsonkind import register_json_kind
-from validators.rules import Context, Finding, memo, rule
+from sendx.validators.dates import add_days, add_months, age_on, end_of_age_25_year, parse_date
+from sendx.validators.jsonkind import register_json_kind
+from sendx.validators.rules import Context, Finding, memo, rule
 
 KIND = "ehcp"
 SECTIONS = ("A", "B", "C", "D", "E", "F", "G", "H1", "H2", "I", "J", "K")

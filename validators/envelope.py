@@ -3,7 +3,7 @@
 The envelope's own structure is checked here, and the document inside is validated as
 the kind the envelope declares, so a receiver knows from one report whether what it got
 is both well addressed and a valid document.  Signature verification is the job of
-``exchange.signing``, which needs keys this layer does not have.
+``sendx.exchange.trust.signing``, which needs keys this layer does not have.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from validators.jsonkind import register_json_kind
-from validators.report import Issue
-from validators.rules import Context, Finding, rule
+from sendx.validators.jsonkind import register_json_kind
+from sendx.validators.report import Issue
+from sendx.validators.rules import Context, Finding, rule
 
 KIND = "envelope"
 
@@ -53,7 +53,7 @@ def _document(doc: Mapping[str, Any], ctx: Context) -> Iterator[Finding]:
 
 def inner_report(envelope: Mapping[str, Any], ctx: Context | None = None) -> Any:
     """The validation report of the document carried by ``envelope``."""
-    import validators
+    from sendx import validators
 
     document = envelope["document"]
     data = document.encode("utf-8") if isinstance(document, str) else document

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from validators.identifiers import is_valid_la_code, is_valid_nhs_number, is_valid_ods_code
-from validators.kinds import Kind, register_kind
-from validators.report import Issue, Report
-from validators.rules import Context, Finding, declare, get_rule, rule, run_rules
+from sendx.validators.identifiers import is_valid_la_code, is_valid_nhs_number, is_valid_ods_code
+from sendx.validators.kinds import Kind, register_kind
+from sendx.validators.report import Issue, Report
+from sendx.validators.rules import Context, Finding, declare, get_rule, rule, run_rules
 
 __all__ = [
     "EHCP_SECTION_SYSTEM",
@@ -70,7 +70,7 @@ _STRUCTURE = declare(
 @cache
 def ehcp_section_codes() -> dict[str, str]:
     """The sendx EHCP section code system (``schemas/health-advice``): code → display."""
-    import schemas
+    from sendx import schemas
 
     with (schemas.schema_dir(KIND) / "CodeSystem-ehcp-section.json").open("rb") as fh:
         cs = json.load(fh)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from validators.report import Report, Severity
-from validators.rules import all_rules
+from sendx.validators.report import Report, Severity
+from sendx.validators.rules import all_rules
 
 __all__ = ["FORMATS", "render", "to_json", "to_operation_outcome", "to_sarif", "to_text"]
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import schemas
-from validators import identifiers as ids
-from validators.kinds import Kind, register_kind
-from validators.report import Issue
-from validators.rules import Context, Rule, declare, run_rules
-from validators.schema import schema_issues
+from sendx import schemas
+from sendx.validators import identifiers as ids
+from sendx.validators.kinds import Kind, register_kind
+from sendx.validators.report import Issue
+from sendx.validators.rules import Context, Rule, declare, run_rules
+from sendx.validators.schema import schema_issues
 
 __all__ = ["IDENTIFIER_RULES", "identifier_issues", "pointer_values", "register_json_kind"]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from validators.report import Issue
-from validators.rules import Context
+from sendx.validators.context import Context
+from sendx.validators.report import Issue
 
 __all__ = ["Kind", "all_kinds", "detect_json", "detect_xml", "get_kind", "load_all", "register_kind"]
 
@@ -39,12 +39,12 @@ _KINDS: dict[str, Kind] = {}
 
 # Modules that register kinds.  Importing them is what fills the registry.
 _KIND_MODULES = (
-    "validators.ehcp",
-    "validators.passport",
-    "validators.movement",
-    "validators.envelope",
-    "validators.fhir",
-    "validators.ctf",
+    "sendx.validators.ehcp",
+    "sendx.validators.passport",
+    "sendx.validators.movement",
+    "sendx.validators.envelope",
+    "sendx.validators.fhir",
+    "sendx.validators.ctf",
 )
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from validators.dates import parse_date
-from validators.jsonkind import register_json_kind
-from validators.rules import Context, Finding, rule
+from sendx.validators.dates import parse_date
+from sendx.validators.jsonkind import register_json_kind
+from sendx.validators.rules import Context, Finding, rule
 
 KIND = "movement"
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from validators.errors import InputError, TooLargeError
+from sendx.validators.errors import InputError, TooLargeError
 
 __all__ = [
     "MAX_JSON_BYTES",

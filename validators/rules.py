@@ -8,12 +8,12 @@ severity, so a rule cannot mislabel its own findings.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from validators.report import Issue, Severity
+from sendx.validators.context import Context
+from sendx.validators.report import Issue, Severity
 
 __all__ = ["Context", "Finding", "Rule", "all_rules", "get_rule", "memo", "rule", "run_rules"]
 
@@ -27,28 +27,6 @@ class Finding:
     location: str
     message: str
     hint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """Facts a rule may need that are not in the document itself.
-
-    ``as_of`` is the date "today" means for timescale rules; tests and the CLI's
-    ``--as-of`` pin it so results are reproducible.  ``progress``, when given, is called as
-    ``progress(items_done, items_expected_or_None)`` by validators that stream large files.
-
-    ``facts`` is scratch space for facts several rules derive from the same document (see
-    ``memo``).  ``run_rules`` hands every document a fresh Context, so facts never leak from
-    one document to the next.
-    """
-
-    as_of: _dt.date = field(default_factory=_dt.date.today)
-    progress: Callable[[int, int | None], None] | None = field(default=None, compare=False)
-    facts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def for_document(self) -> Context:
-        """A copy with empty ``facts``, for validating one document."""
-        return Context(self.as_of, self.progress)
 
 
 def memo(doc: Any, ctx: Context, build: Callable[[Any], T]) -> T:
@@ -151,6 +129,6 @@ def run_rules(kind: str, doc: Any, ctx: Context) -> list[Issue]:
 def _load_all() -> None:
     # Importing the kinds registers their rules; done lazily so importing this module
     # stays free of side effects.
-    from validators import kinds
+    from sendx.validators import kinds
 
     kinds.load_all()

@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema_rs
 
-import schemas
-from validators.report import Issue
-from validators.rules import Rule
+from sendx import schemas
+from sendx.validators.report import Issue
+from sendx.validators.rules import Rule
 
 __all__ = ["compiled", "json_pointer", "schema_issues"]
 

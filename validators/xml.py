@@ -27,8 +27,8 @@ from typing import IO, Any
 
 from lxml import etree
 
-from validators.errors import InputError, TooLargeError
-from validators.parsing import MAX_XML_BYTES
+from sendx.validators.errors import InputError, TooLargeError
+from sendx.validators.parsing import MAX_XML_BYTES
 
 __all__ = ["iterparse", "parse", "root_tag", "safe_parser"]
 

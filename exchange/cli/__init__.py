@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from validators.errors import SendxError
+from sendx.validators.errors import SendxError
 
 __all__ = ["cli", "main"]
 

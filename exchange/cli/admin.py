@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from exchange.cli import cli
-from validators.errors import InputError
+from sendx.exchange.cli import cli
+from sendx.validators.errors import InputError
 
 
 def _hub() -> Any:
-    from exchange.hub import build_hub
+    from sendx.exchange.hub import build_hub
 
     return build_hub()
 
@@ -68,7 +68,7 @@ def key() -> None:
 
 def read_jwk(path: Path, participant: str) -> dict[str, Any]:
     """A public JWK from a file: a bare JWK, or a trust file from `sendx keys export`."""
-    from validators.parsing import load_json, read_bytes
+    from sendx.validators.parsing import load_json, read_bytes
 
     # The file comes from the participant: parse it strictly (a duplicated "x" must not
     # let the admin see one key while the hub registers another).
@@ -77,7 +77,7 @@ def read_jwk(path: Path, participant: str) -> dict[str, Any]:
     except InputError as exc:
         raise InputError(f"cannot read the key file: {exc.message}", where=str(path), hint=exc.hint) from None
     if isinstance(data, dict) and "participants" in data:
-        from exchange.keys import TrustRegistry
+        from sendx.exchange.trust.keys import TrustRegistry
 
         try:
             registry = TrustRegistry.from_dict(data)  # checks every entry: no half-read trust file

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import click
 
-from adapters import ctf as ctf_adapter
-from adapters import fhir as fhir_adapter
-from adapters.passport import draft_passport
-from adapters.plan import require_plan
-from exchange.cli import cli
-from validators import kinds, parsing
-from validators import xml as safe_xml
-from validators.errors import InputError
+from sendx.adapters import ctf as ctf_adapter
+from sendx.adapters import fhir as fhir_adapter
+from sendx.adapters.passport import draft_passport
+from sendx.adapters.plan import require_plan
+from sendx.exchange.cli import cli
+from sendx.validators import kinds, parsing
+from sendx.validators import xml as safe_xml
+from sendx.validators.errors import InputError
 
 
 def _json_out(obj: object) -> bytes:

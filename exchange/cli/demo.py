@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import cli
-from exchange.demo import run_demo
+from sendx.exchange.cli import cli
+from sendx.exchange.client.demo import run_demo
 
 
 @cli.command("demo")

@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
-from exchange.cli import cli
-from validators.errors import InputError
+from sendx.exchange.cli import cli
+from sendx.validators.errors import InputError
 
 
 def _client() -> Any:
-    from exchange.client import from_profile
+    from sendx.exchange.client.hubclient import from_profile
 
     return from_profile()
 
@@ -29,8 +29,8 @@ def _client() -> Any:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
     """Run the hub (gunicorn when --workers > 1; Flask's server for one)."""
-    from exchange.hub import build_hub
-    from exchange.hub.server import run
+    from sendx.exchange.hub import build_hub
+    from sendx.exchange.hub.server import run
 
     hub = build_hub()  # migrate once, before any worker starts
     hub.store.dispose()
@@ -44,7 +44,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--token", prompt=True, hide_input=True)
 def login(url: str, participant: str, token: str) -> None:
     """Save the hub URL, participant and token to $SENDX_HOME/profile.json (0600)."""
-    from exchange.client import HubClient, Profile, save_profile
+    from sendx.exchange.client.hubclient import HubClient, Profile, save_profile
 
     me = HubClient(url, token).me()
     if me["id"] != participant:
@@ -59,8 +59,8 @@ def login(url: str, participant: str, token: str) -> None:
 @click.option("--idempotency-key", help="reuse to retry a send safely")
 def send(file: Path, recipient: str, kind: str | None, idempotency_key: str | None) -> None:
     """Sign FILE with your key and send it through the hub."""
-    from exchange.client import make_envelope, read_document
-    from exchange.keys import KeyStore
+    from sendx.exchange.client.hubclient import make_envelope, read_document
+    from sendx.exchange.trust.keys import KeyStore
 
     client, profile = _client()
     document, kind = read_document(file, kind)
@@ -92,7 +92,7 @@ def inbox(limit: int, as_json: bool) -> None:
 @click.option("--no-verify", is_flag=True, help="skip checking the sender's signature")
 def fetch(tid: str, output: Path | None, no_verify: bool) -> None:
     """Download a transfer's document (signature checked against the sender's registered keys)."""
-    from exchange.client import verify_fetched
+    from sendx.exchange.client.hubclient import verify_fetched
 
     client, _ = _client()
     transfer = client.transfer(tid)
@@ -125,7 +125,7 @@ def movements() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def movements_add(file: Path) -> None:
     """Record a movement event (JSON, movement schema)."""
-    from validators.parsing import MAX_JSON_BYTES, load_json, read_bytes
+    from sendx.validators.parsing import MAX_JSON_BYTES, load_json, read_bytes
 
     client, _ = _client()
     click.echo(json.dumps(client.record_movement(load_json(read_bytes(file, MAX_JSON_BYTES))), indent=2))

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import cli
-from exchange.keys import KeyStore, RevocationReason, TrustRegistry, format_time, parse_time
-from exchange.signing import SignatureError, sign_file, verify_file
-from validators.errors import ConfigError, InputError
+from sendx.exchange.cli import cli
+from sendx.exchange.trust.keys import KeyStore, RevocationReason, TrustRegistry, format_time, parse_time
+from sendx.exchange.trust.signing import SignatureError, sign_file, verify_file
+from sendx.validators.errors import ConfigError, InputError
 
 _home_option = click.option(
     "--home",

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import cli
-from validators.errors import InputError
+from sendx.exchange.cli import cli
+from sendx.validators.errors import InputError
 
 _RECEIPT_LIMIT = 64 * 1024
 
 
 def _default_state(hub_url: str) -> Path:
-    from exchange.hub.config import default_home
+    from sendx.exchange.hub.config import default_home
 
     # One state per hub: what was seen at one hub says nothing about another.
     name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
@@ -52,9 +52,9 @@ def log() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def verify(state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, fmt: str) -> None:
     """Recompute the log from its entries and check it against every checkpoint seen before."""
-    from exchange.client import from_profile
-    from exchange.logaudit import audit_log
-    from exchange.logverify import VerifierState
+    from sendx.exchange.client.hubclient import from_profile
+    from sendx.exchange.log.audit import audit_log
+    from sendx.exchange.log.verify import VerifierState
 
     client, profile = from_profile()
     path = state_path or _default_state(profile.hub)
@@ -88,7 +88,7 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
 def receipt(index: int, output: Path | None) -> None:
     """Download the offline receipt (C2SP tlog-proof) for log entry INDEX."""
-    from exchange.client import from_profile
+    from sendx.exchange.client.hubclient import from_profile
 
     client, _ = from_profile()
     text = client.receipt(index)

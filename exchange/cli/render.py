@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from adapters.html import render_document
-from exchange.cli import cli
-from validators.errors import InputError
-from validators.rules import Context
+from sendx.adapters.html import render_document
+from sendx.exchange.cli import cli
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 
 @cli.command("render")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-import validators
-from exchange.cli import cli
-from validators.errors import InputError
-from validators.formats import FORMATS, render
-from validators.report import Report
-from validators.rules import Context, all_rules
+from sendx import validators
+from sendx.exchange.cli import cli
+from sendx.validators.errors import InputError
+from sendx.validators.formats import FORMATS, render
+from sendx.validators.report import Report
+from sendx.validators.rules import Context, all_rules
 
 _DOC_SUFFIXES = {".json", ".xml"}
 #: Show a progress bar on stderr above this many files.

@@ -7,7 +7,7 @@ without HTTP (``sendx admin``, ``sendx demo``); ``Hub`` holds the behaviour.
 
 from __future__ import annotations
 
-from exchange.hub.app import build_hub, create_app
-from exchange.hub.service import Hub, Result
+from sendx.exchange.hub.app import build_hub, create_app
+from sendx.exchange.hub.service import Hub, Result
 
 __all__ = ["Hub", "Result", "build_hub", "create_app"]

@@ -22,12 +22,12 @@ _EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
 
 def jwk_kid(jwk: Mapping[str, Any]) -> str:
     """The RFC 7638 thumbprint of a public Ed25519 JWK (validating the key material)."""
-    from exchange.keys import jwk_thumbprint, public_key_from_jwk
+    from sendx.exchange.trust.keys import jwk_thumbprint, public_key_from_jwk
 
     public_key_from_jwk(jwk)
     kid = jwk_thumbprint(jwk)
     if jwk.get("kid") not in (None, kid):
-        from validators.errors import InputError
+        from sendx.validators.errors import InputError
 
         raise InputError(f"the JWK's kid {jwk['kid']!r} is not its RFC 7638 thumbprint {kid!r}", where="kid")
     return kid
@@ -35,8 +35,8 @@ def jwk_kid(jwk: Mapping[str, Any]) -> str:
 
 def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]) -> None:
     """Verify the envelope's signature against one registered, unrevoked key of its sender."""
-    from exchange.keys import TrustedKey, TrustRegistry
-    from exchange.signing import verify_envelope
+    from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
+    from sendx.exchange.trust.signing import verify_envelope
 
     # The hub's registry decides revocation itself (revoked keys never reach here), so the
     # key's validity window starts at the epoch: an envelope signed before the key was
@@ -46,7 +46,7 @@ def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid
 
 
 def signature_error(reason: str, message: str, where: str | None = None) -> Exception:
-    from exchange.signing import Failure, SignatureError
+    from sendx.exchange.trust.signing import Failure, SignatureError
 
     return SignatureError(Failure(reason), message, where=where)
 
@@ -56,14 +56,14 @@ def signature_error(reason: str, message: str, where: str | None = None) -> Exce
 
 def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
     """The log leaf committing to a movement event without exposing personal data."""
-    from exchange.log import movement_leaf as leaf
+    from sendx.exchange.log.transparency import movement_leaf as leaf
 
     return leaf(event, salt)
 
 
 def log_append(db: Any, locked_size: int, leaves: Sequence[bytes]) -> int:
     """Append leaves the head lock reserved (``Store.lock_log_head(grow=len(leaves))``)."""
-    from exchange.hub.logstore import append_leaves
+    from sendx.exchange.store.lognodes import append_leaves
 
     return append_leaves(db, locked_size, leaves, reserved=True)
 
@@ -87,7 +87,7 @@ class CtfRoute:
 
 def ctf_route(xml: bytes) -> CtfRoute:
     """Header addresses and pupil UPNs of a (validated) CTF, read in one streaming pass."""
-    from validators.xml import iterparse
+    from sendx.validators.xml import iterparse
 
     head: dict[str, str] = {}
     upns: list[str] = []

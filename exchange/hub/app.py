@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from exchange.hub import (
+from sendx.exchange.hub.api import (
     access_log,
     fhir,
     inbox,
@@ -26,14 +26,14 @@ from exchange.hub import (
     transfers,
     validate,
 )
-from exchange.hub._http import json_response, op
-from exchange.hub.atrest import Cipher
-from exchange.hub.config import HubConfig, load_config, read_or_create_secret
-from exchange.hub.errors import register_error_handlers
-from exchange.hub.openapi import build_openapi
-from exchange.hub.service import Hub
-from exchange.store import Store
-from validators.errors import ConfigError, SendxError
+from sendx.exchange.hub.api._http import json_response, op
+from sendx.exchange.hub.api.openapi import build_openapi
+from sendx.exchange.hub.config import HubConfig, load_config, read_or_create_secret
+from sendx.exchange.hub.errors import register_error_handlers
+from sendx.exchange.hub.service import Hub
+from sendx.exchange.store.atrest import Cipher
+from sendx.exchange.store.database import Store
+from sendx.validators.errors import ConfigError, SendxError
 
 __all__ = ["BLUEPRINT_MODULES", "build_hub", "create_app"]
 
@@ -49,7 +49,7 @@ def _meta_openapi() -> dict[str, Any]:
 
 def load_log_signer(cfg: HubConfig) -> Any:
     """The hub's Ed25519 log key (C2SP note signer), created 0600 in the data directory on first run."""
-    from exchange.checkpoint import Signer
+    from sendx.exchange.log.checkpoint import Signer
 
     raw = read_or_create_secret(cfg.log_key_path, lambda: (Signer.generate(cfg.log_origin).to_text() + "\n").encode())
     try:
@@ -73,7 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The hub's Flask app; ``config`` keys are the ``SENDX_*`` names (they win over the environment)."""
     config = dict(config or {})
     hub = build_hub(config, migrate=bool(config.pop("SENDX_AUTO_MIGRATE", True)))
-    app = Flask("exchange.hub")
+    # The instance folder is the data directory (Flask's own guess fails on the namespace package).
+    app = Flask(__name__, instance_path=str(hub.config.home.resolve()))
     # The LA pages' sessions: a signed cookie whose key lives in the data directory.
     app.secret_key = pages.session_secret(hub.config.home)
     app.session_interface = pages.PageSessionInterface()

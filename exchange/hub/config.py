@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validators.errors import ConfigError
+from sendx.validators.errors import ConfigError
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HubConfig", "default_home", "load_config", "read_or_create_secret"]
 

@@ -12,8 +12,8 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from validators.errors import SendxError
-from validators.report import Report
+from sendx.validators.errors import SendxError
+from sendx.validators.report import Report
 
 __all__ = ["InvalidDocumentError", "UnknownRecipientError", "UnsupportedMediaError", "problem_response"]
 

@@ -37,7 +37,7 @@ def local_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: boo
 
 
 def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dict[str, Any] | None = None) -> None:
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     cfg = {**(config or {}), "SENDX_AUTO_MIGRATE": False}
     if workers <= 1 and threads <= 1:

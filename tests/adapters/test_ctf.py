@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import validators
-from adapters import ctf as adapter
-from adapters.ctf_synth import synthetic_ctf
-from validators.errors import InputError
-from validators.rules import Context
+from sendx import validators
+from sendx.adapters import ctf as adapter
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ctf"
 #: Every well-formed fixture (attack and truncated files are refused before conversion).

@@ -12,11 +12,10 @@ from fhir.resources.R4B.bundle import Bundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import schemas
-import validators
-from adapters.fhir import advice_to_ehcp_sections, duration_text, ehcp_to_bundle, frequency_text
-from validators.errors import InputError
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.adapters.fhir import advice_to_ehcp_sections, duration_text, ehcp_to_bundle, frequency_text
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 AS_OF = Context(as_of=dt.date(2026, 6, 1))
 ADVICE = schemas.schema_dir("health-advice") / "examples" / "health-advice-ot-sensory.json"

@@ -1,4 +1,4 @@
-"""adapters.html: the EHCP page — content, links, escaping, accessibility structure, contrast."""
+"""sendx.adapters.html: the EHCP page — content, links, escaping, accessibility structure, contrast."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.html import CONTRAST_PAIRS, render_document, render_plan
-from schemas import examples
+from sendx.adapters.html import CONTRAST_PAIRS, render_document, render_plan
+from sendx.schemas import examples
+from sendx.validators.errors import InputError, UnsupportedKindError
+from sendx.validators.rules import Context
 from tests.htmlcheck import heading_problems, outline
-from validators.errors import InputError, UnsupportedKindError
-from validators.rules import Context
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 STYLE = Path(__file__).resolve().parents[2] / "adapters" / "templates" / "style.css"

@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-import schemas
-import validators
-from adapters.passport import draft_passport
-from validators.errors import InputError
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.adapters.passport import draft_passport
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 PLAN = json.loads(schemas.examples("ehcp")[0].read_text())
 ISSUER = {"type": "la", "id": "330", "name": "Birmingham City Council SEND Service"}

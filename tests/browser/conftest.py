@@ -78,7 +78,7 @@ def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 @pytest.fixture(scope="session")
 def server(site) -> Iterator[str]:
     """Serve the test's Flask app on 127.0.0.1 (a free port) for the session, as ``sendx serve`` would."""
-    from exchange.hub.server import local_server
+    from sendx.exchange.hub.server import local_server
 
     srv = local_server(site, quiet=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

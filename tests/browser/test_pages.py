@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from hub_helpers import Actor, Areas, populate_areas, register_cast
 
-from adapters.html import render_plan
-from adapters.la import synthetic_history
-from schemas import examples
+from sendx.adapters.html import render_plan
+from sendx.exchange.audit.figures import synthetic_history
+from sendx.schemas import examples
 from tests.browser.browserkit import DESKTOP, HERE, PHONE, save_json
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ class Live:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory):
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     home = tmp_path_factory.mktemp("hub")
     app = create_app({"SENDX_HOME": str(home), "SENDX_DATABASE_URL": f"sqlite:///{home / 'hub.sqlite'}"})

@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import schemas
-from adapters.ctf_synth import synthetic_ctf
-from validators.errors import SendxError
+from sendx import schemas
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.validators.errors import SendxError
 
 __all__ = [
     "CASES",

@@ -15,14 +15,14 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-import validators
-from adapters import ctf as ctf_adapter
-from adapters import fhir as fhir_adapter
-from adapters.html import render_document, render_plan
-from adapters.passport import draft_passport
+from sendx import validators
+from sendx.adapters import ctf as ctf_adapter
+from sendx.adapters import fhir as fhir_adapter
+from sendx.adapters.html import render_document, render_plan
+from sendx.adapters.passport import draft_passport
+from sendx.validators.errors import SendxError
 from tests.adapters.test_ctf import canonical
 from tests.fuzz.fuzzkit import ctf_bases, fuzz, guarded, json_bases, json_values, mutated_json, mutated_xml
-from validators.errors import SendxError
 
 CTF_BASES = ctf_bases()
 PUPIL_JSON = [ctf_adapter.ctf_to_pupils(x) for x in CTF_BASES[:4]]

@@ -21,9 +21,10 @@ from hub_helpers import Actor, envelope, movement, post_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.ctf_synth import synthetic_ctf
-from exchange.hub.app import BLUEPRINT_MODULES
-from exchange.hub.openapi import build_openapi
+from sendx.exchange.hub.api.openapi import build_openapi
+from sendx.exchange.hub.app import BLUEPRINT_MODULES
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.validators.errors import SendxError
 from tests.fuzz.fuzzkit import (
     NASTY_STRINGS,
     fuzz,
@@ -34,7 +35,6 @@ from tests.fuzz.fuzzkit import (
     mutated_xml,
     nasty_text,
 )
-from validators.errors import SendxError
 
 SPEC = build_openapi(list(BLUEPRINT_MODULES))["paths"]
 OPERATIONS = sorted((path, method.upper()) for path, ops in SPEC.items() for method in ops)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange import checkpoint as cp
-from exchange import merkle
-from exchange.log import MemoryEntryStore, TransparencyLog
-from exchange.logverify import VerifierState
-from exchange.receipt import Receipt, verify_receipt
+from sendx.exchange.log import checkpoint as cp
+from sendx.exchange.log import merkle
+from sendx.exchange.log.receipt import Receipt, verify_receipt
+from sendx.exchange.log.transparency import MemoryEntryStore, TransparencyLog
+from sendx.exchange.log.verify import VerifierState
 from tests.fuzz.fuzzkit import fuzz, guarded, json_values, mutated_json, mutated_text, nasty_text
 
 ORIGIN = "sendx.hub/log"

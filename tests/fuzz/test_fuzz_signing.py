@@ -1,4 +1,4 @@
-"""Fuzzing ``exchange.signing`` and ``exchange.keys``: mutated envelopes, JWS, JWKs and trust files.
+"""Fuzzing ``trust.signing`` and ``trust.keys``: mutated envelopes, JWS, JWKs and trust files.
 
 Two properties.  Robustness: verification of anything — a damaged JWS, an envelope edited
 after signing, a JWK or trust file of the wrong shape — returns or raises a ``SendxError``.
@@ -17,9 +17,9 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange import keys
-from exchange.keys import SigningKey, TrustRegistry, b64url_decode, b64url_encode
-from exchange.signing import (
+from sendx.exchange.trust import keys
+from sendx.exchange.trust.keys import SigningKey, TrustRegistry, b64url_decode, b64url_encode
+from sendx.exchange.trust.signing import (
     Signature,
     Verified,
     canonical_json,
@@ -29,8 +29,8 @@ from exchange.signing import (
     verify_envelope,
     verify_json,
 )
+from sendx.validators.errors import SendxError
 from tests.fuzz.fuzzkit import DATA, fuzz, guarded, json_bases, json_values, mutated_json, mutated_text
-from validators.errors import SendxError
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 SIGNED_AT = T0 + dt.timedelta(days=1)

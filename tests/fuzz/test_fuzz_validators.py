@@ -15,7 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import validators
+from sendx import validators
+from sendx.validators import kinds, parsing
+from sendx.validators.report import Report, Severity
+from sendx.validators.rules import Context
 from tests.fuzz.fuzzkit import (
     ctf_bases,
     fuzz,
@@ -26,9 +29,6 @@ from tests.fuzz.fuzzkit import (
     mutated_xml,
     nasty_text,
 )
-from validators import kinds, parsing
-from validators.report import Report, Severity
-from validators.rules import Context
 
 #: JSON kinds with the folder of their test fixtures under tests/data.
 JSON_KINDS = {

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from exchange.hub.server import local_server
+from sendx.exchange.hub.server import local_server
 from tests.fuzz.fuzzkit import CASES, LONG, profile_settings
 
 if os.environ.get("CI") == "true":

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import inspect, select, text
 
-from adapters.ctf_synth import synthetic_ctf
-from exchange.store import Movement, Transfer
+from sendx.exchange.store.database import Movement, Transfer
+from sendx.exchange.synth.ctf import synthetic_ctf
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 XI = "http://www.w3.org/2001/XInclude"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hub_helpers import Actor, envelope, example, movement, post_json
 
-from exchange.keys import KeyStore, SigningKey
+from sendx.exchange.trust.keys import KeyStore, SigningKey
 from tests.security.kit import ctf_text, problem, table_counts
 
 
@@ -235,7 +235,7 @@ WRAPPING = {
 
 def test_wrapping_attacks_change_the_file(tmp_path: Path) -> None:
     """Each manipulation really changes the bytes, and the result is still well-formed CTF XML."""
-    import validators
+    from sendx import validators
 
     xml = ctf_text(pupils=2)
     for name, wrap in WRAPPING.items():
@@ -272,6 +272,6 @@ def test_hub_refuses_every_wrapped_ctf(client, hub, world) -> None:
 
 def test_example_documents_are_what_the_cast_signs() -> None:
     """Sanity: the EHCP and movement examples used above are valid, so refusals are the attacks'."""
-    import validators
+    from sendx import validators
 
     assert validators.validate(example("ehcp")).valid and validators.validate(movement()).valid

@@ -24,14 +24,14 @@ from typing import Any
 import pytest
 from hub_helpers import envelope, example, movement, post_json
 
-import validators
-from exchange.client import HubClient, HubError, load_profile
-from exchange.keys import KeyStore, SigningKey, TrustRegistry, b64url_encode
-from exchange.signing import Failure, SignatureError, canonical_json, sign_json, verify_json
+from sendx import validators
+from sendx.exchange.client.hubclient import HubClient, HubError, load_profile
+from sendx.exchange.trust.keys import KeyStore, SigningKey, TrustRegistry, b64url_encode
+from sendx.exchange.trust.signing import Failure, SignatureError, canonical_json, sign_json, verify_json
+from sendx.validators import parsing
+from sendx.validators.errors import ConfigError, InputError, TooLargeError
 from tests.security.conftest import MAX_BODY
 from tests.security.kit import messages, problem, table_counts
-from validators import parsing
-from validators.errors import ConfigError, InputError, TooLargeError
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ def test_admin_key_add_refuses_a_jwk_with_two_public_keys(tmp_path: Path, run_cl
     jwk = _write(tmp_path, "key.jwk.json", text.encode())
     result = run_cli("admin", "key", "add", "--participant", "la-330", "--jwk", jwk)
     assert result.exit_code == 2 and "duplicate key 'x'" in result.stderr
-    from exchange.hub import build_hub
+    from sendx.exchange.hub import build_hub
 
     hub = build_hub()
     try:
@@ -384,7 +384,7 @@ def test_a_participant_name_longer_than_its_column_is_a_400_on_both_stores(clien
 
 def test_log_verifier_state_with_duplicate_keys_is_refused(tmp_path: Path) -> None:
     """The state `sendx log verify` keeps between runs (the checkpoints it trusts) is read strictly too."""
-    from exchange.logverify import VerifierState
+    from sendx.exchange.log.verify import VerifierState
 
     path = tmp_path / "state.json"
     VerifierState().save(path)

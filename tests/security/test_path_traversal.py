@@ -18,11 +18,11 @@ import pytest
 import requests
 from hub_helpers import envelope, example, post_json
 
-from exchange.client import HubClient
-from exchange.keys import KeyStore
-from exchange.signing import default_signature_path
+from sendx.exchange.client.hubclient import HubClient
+from sendx.exchange.trust.keys import KeyStore
+from sendx.exchange.trust.signing import default_signature_path
+from sendx.validators.errors import InputError, NotFoundError
 from tests.security.kit import ctf_text, problem, table_counts
-from validators.errors import InputError, NotFoundError
 
 TRAVERSAL_IDS = [
     "..",

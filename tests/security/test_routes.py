@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hub_helpers import Actor, envelope, example, movement, sign_in
 
-from exchange.keys import SigningKey
+from sendx.exchange.trust.keys import SigningKey
 
 PUBLIC, PAGE, ANY, PARTIES, RECIPIENT = "public", "page", "any", "parties", "recipient"
 ADMIN = frozenset({"admin"})

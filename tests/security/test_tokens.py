@@ -18,8 +18,8 @@ from typing import Any
 from hub_helpers import envelope, example, post_json
 from sqlalchemy import event
 
-from exchange.hub import service
-from exchange.store import ApiToken
+from sendx.exchange.hub.service import participants as service
+from sendx.exchange.store.database import ApiToken
 from tests.security.kit import problem, stored_text
 
 TOKEN_PREFIX = "sxt_"

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from hub_helpers import envelope, post_json
 
-import validators
-from adapters import ctf as ctf_adapter
-from exchange.keys import KeyStore
+from sendx import validators
+from sendx.adapters import ctf as ctf_adapter
+from sendx.exchange.trust.keys import KeyStore
+from sendx.validators import parsing
+from sendx.validators import xml as safe_xml
+from sendx.validators.errors import InputError
 from tests.security.kit import XML_ATTACKS, XmlAttack, ctf_text, messages, problem, stored_text, table_counts
-from validators import parsing
-from validators import xml as safe_xml
-from validators.errors import InputError
 
 ATTACKS = {a.name: a for a in XML_ATTACKS}
 HUB_ATTACKS = [a.name for a in XML_ATTACKS if a.hub]
@@ -192,7 +192,7 @@ def test_thousands_of_bad_sen_needs_are_each_located_reading_each_parent_once() 
     """
     from lxml import etree
 
-    from validators.ctf import HeaderFacts, PupilView
+    from sendx.validators.ctf import HeaderFacts, PupilView
 
     need = "<SENneed><SENtype>ZZZ</SENtype><SENtypeRank>2</SENtypeRank></SENneed>"
     pupil = etree.fromstring(f"<Pupil><SENhistory><SENneeds>{need * 3000}</SENneeds></SENhistory></Pupil>")

@@ -10,11 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import schemas
-import validators
-from validators import parsing
-from validators.errors import InputError
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.validators import parsing
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 
 @pytest.mark.parametrize(

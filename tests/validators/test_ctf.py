@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import validators
-from adapters.ctf_synth import synthetic_ctf
-from validators import ctf
-from validators.errors import TooLargeError
-from validators.formats import render
-from validators.rules import Context, all_rules
+from sendx import validators
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.validators import ctf
+from sendx.validators.errors import TooLargeError
+from sendx.validators.formats import render
+from sendx.validators.rules import Context, all_rules
 
 AS_OF = Context(as_of=dt.date(2025, 6, 1))
 DATA = Path(__file__).resolve().parents[1] / "data" / "ctf"
@@ -292,7 +292,7 @@ def test_network_dtds_and_entities_are_refused_without_connecting(listener: sock
 
 
 def test_oversized_input_raises_too_large(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from validators import xml as safe_xml
+    from sendx.validators import xml as safe_xml
 
     data = synthetic_ctf(10, seed=1)
     monkeypatch.setattr(safe_xml, "MAX_XML_BYTES", len(data) - 1)

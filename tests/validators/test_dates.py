@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validators.dates import add_days, add_months, end_of_age_25_year
+from sendx.validators.dates import add_days, add_months, end_of_age_25_year
 
 dates = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
 

@@ -13,11 +13,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-import schemas
-import validators
-from validators import fhir
-from validators.formats import operation_outcome
-from validators.rules import Context, all_rules
+from sendx import schemas, validators
+from sendx.validators import fhir
+from sendx.validators.formats import operation_outcome
+from sendx.validators.rules import Context, all_rules
 
 AS_OF = Context(as_of=dt.date(2026, 6, 1))
 EXAMPLE = schemas.schema_dir("health-advice") / "examples" / "health-advice-ot-sensory.json"

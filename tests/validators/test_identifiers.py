@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validators import identifiers as ids
+from sendx.validators import identifiers as ids
 
 digits = st.text(alphabet=string.digits, min_size=1, max_size=1)
 

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-import schemas
-import validators
-from validators.jsonkind import IDENTIFIER_RULES, identifier_issues, pointer_values
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.validators.jsonkind import IDENTIFIER_RULES, identifier_issues, pointer_values
+from sendx.validators.rules import Context
 
 AS_OF = Context(as_of=dt.date(2026, 11, 24))
 

@@ -9,10 +9,9 @@ import json
 
 import pytest
 
-import schemas
-import validators
+from sendx import schemas, validators
+from sendx.validators.rules import Context, all_rules
 from tests.conftest import DATA
-from validators.rules import Context, all_rules
 
 AS_OF = Context(as_of=dt.date(2026, 11, 24))
 EXPECTED: dict[str, list[str]] = json.loads((DATA / "expected-rules.json").read_text())

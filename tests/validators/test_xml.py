@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import schemas
-import validators
-from adapters import ctf as ctf_adapter
-from validators import xml as safe_xml
-from validators.errors import InputError
-from validators.rules import Context
+from sendx import schemas, validators
+from sendx.adapters import ctf as ctf_adapter
+from sendx.validators import xml as safe_xml
+from sendx.validators.errors import InputError
+from sendx.validators.rules import Context
 
 EXAMPLE = (Path(schemas.__file__).parent / "ctf" / "examples" / "ctf-two-pupils-primary-to-primary.xml").read_bytes()
 TODAY = Context(as_of=dt.date(2026, 1, 1))

@@ -42,7 +42,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     app = create_app(
         {

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import schemas
-from adapters.ctf_synth import synthetic_ctf
-from adapters.la import SyntheticHistory
-from exchange.keys import SigningKey
-from exchange.signing import sign_envelope
+from sendx import schemas
+from sendx.exchange.audit.figures import SyntheticHistory
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.exchange.trust.keys import SigningKey
+from sendx.exchange.trust.signing import sign_envelope
 
 
 @dataclass

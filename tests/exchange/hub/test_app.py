@@ -72,7 +72,7 @@ def test_secrets_created_private(app, tmp_path):
 
 
 def test_tokens_stored_hashed(hub, world):
-    from exchange.store import ApiToken
+    from sendx.exchange.store.database import ApiToken
 
     with hub.store.read() as s:
         hashes = {t.token_hash for t in s.query(ApiToken)}

@@ -9,7 +9,7 @@ import pytest
 from hub_helpers import example
 from werkzeug.serving import make_server
 
-from exchange.keys import KeyStore
+from sendx.exchange.trust.keys import KeyStore
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_admin_and_client_round_trip(live, run_cli, monkeypatch, tmp_path):
     }
     assert all(t.startswith("sxt_") for t in tokens.values())
 
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     server = make_server("127.0.0.1", 0, create_app({"SENDX_AUTO_MIGRATE": False}), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -122,7 +122,7 @@ def test_unreachable_hub(live, run_cli, monkeypatch):
 
 
 def test_admin_token_revoke_one_or_all(live, run_cli):
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     assert run_cli("admin", "init").exit_code == 0
     add = ("admin", "participant", "add", "--id", "la-330", "--role", "la", "--name", "Northfield", "--la", "330")

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from exchange.hub.config import load_config, read_or_create_secret
-from validators.errors import ConfigError
+from sendx.exchange.hub.config import load_config, read_or_create_secret
+from sendx.validators.errors import ConfigError
 
 
 def test_a_secret_is_created_once_private_and_then_read_back(tmp_path):

@@ -7,8 +7,8 @@ import threading
 
 from hub_helpers import envelope, movement, post_json
 
-from exchange import merkle
-from exchange.checkpoint import Verifier, verify_checkpoint
+from sendx.exchange.log import merkle
+from sendx.exchange.log.checkpoint import Verifier, verify_checkpoint
 
 
 def _b(items):
@@ -59,7 +59,7 @@ def test_concurrent_appends_keep_one_history(app, hub, world):
     assert not errors
     assert sorted(r["logIndex"] for r in results) == list(range(24))
     with hub.store.read() as s:
-        from exchange.hub.logstore import open_log
+        from sendx.exchange.store.lognodes import open_log
 
         log = open_log(s)
         assert log.size == 24 and merkle.root_hash(log.entries(0, 24)) == log.root()

@@ -1,4 +1,4 @@
-"""Auditing a live hub's log (``exchange.logaudit`` and ``sendx log``) against tampering, on both stores.
+"""Auditing a live hub's log (``sendx.exchange.log.audit`` and ``sendx log``) against tampering, on both stores.
 
 The attacker here has write access to the hub database and keeps the hub signing: after
 changing the stored entries it rebuilds the Merkle nodes through the hub's own append path,
@@ -18,12 +18,12 @@ from hub_helpers import movement, post_json
 from sqlalchemy import delete, select, update
 from werkzeug.serving import make_server
 
-from exchange.checkpoint import Signer
-from exchange.client import HubClient
-from exchange.hub.logstore import append_leaves
-from exchange.logaudit import audit_log
-from exchange.logverify import VerifierState
-from exchange.store import LogLeaf, LogNode
+from sendx.exchange.client.hubclient import HubClient
+from sendx.exchange.log.audit import audit_log
+from sendx.exchange.log.checkpoint import Signer
+from sendx.exchange.log.verify import VerifierState
+from sendx.exchange.store.database import LogLeaf, LogNode
+from sendx.exchange.store.lognodes import append_leaves
 
 EVENTS = 8
 

@@ -1,4 +1,4 @@
-"""The log's SQL node store (``exchange/hub/logstore.py``) on every store backend.
+"""The log's SQL node store (``exchange/store/lognodes.py``) on every store backend.
 
 Proofs read from the database must equal proofs from the in-memory reference tree, at
 ragged sizes and across the lookup chunk boundary, and a missing node is a clear error.
@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from exchange.hub.logstore import SqlNodeStore, append_leaves, open_log
-from exchange.log import TransparencyLog
-from exchange.merkle import MemoryNodeStore
-from exchange.store import LogNode
-from validators.errors import ConfigError
+from sendx.exchange.log.merkle import MemoryNodeStore
+from sendx.exchange.log.transparency import TransparencyLog
+from sendx.exchange.store.database import LogNode
+from sendx.exchange.store.lognodes import SqlNodeStore, append_leaves, open_log
+from sendx.validators.errors import ConfigError
 
 LEAVES = [b"leaf-%d" % i for i in range(613)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hub_helpers import envelope, post_json
 
-from adapters.ctf_synth import synthetic_ctf
+from sendx.exchange.synth.ctf import synthetic_ctf
 
 
 def _ctf(dest: str, n: int = 1, seed: int = 1) -> str:

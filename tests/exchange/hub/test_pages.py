@@ -1,4 +1,4 @@
-"""exchange/hub/pages.py: the LA audit pages and the plan page on the real hub, on both stores.
+"""exchange/hub/api/pages.py: the LA audit pages and the plan page on the real hub, on both stores.
 
 Sign-in and sign-out through the form, CSRF refusals, a revoked token ending its session, the
 security headers and the policy the pages really satisfy; then, on two populated areas, that
@@ -23,10 +23,10 @@ import pytest
 from hub_helpers import Areas, csrf_field, envelope, example, movement, page_csrf, populate_areas, post_json, sign_in
 from sqlalchemy import update
 
-from adapters._templating import long_date
-from adapters.la import synthetic_history
-from exchange.hub.service import hash_token
-from exchange.store import LogLeaf
+from sendx.adapters.templating import long_date
+from sendx.exchange.audit.figures import synthetic_history
+from sendx.exchange.hub.service import hash_token
+from sendx.exchange.store.database import LogLeaf
 from tests.htmlcheck import heading_problems, outline
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what a browser sends
@@ -127,7 +127,7 @@ def test_behind_a_tls_proxy_the_cookie_is_secure_only_when_the_proxy_is_configur
     database_url, tmp_path, world, hops, secure
 ):
     # X-Forwarded-Proto is believed only from SENDX_PROXY_HOPS proxies; a client cannot claim it.
-    from exchange.hub import create_app
+    from sendx.exchange.hub import create_app
 
     app = create_app(
         {
@@ -219,7 +219,7 @@ def test_a_revoked_token_ends_the_session_on_its_next_request(client, hub, world
 
 
 def test_a_session_ends_after_a_working_day(client, world):
-    from exchange.hub.pages import SESSION_HOURS
+    from sendx.exchange.hub.api.pages import SESSION_HOURS
 
     sign_in(client, world["la-330"])
     with client.session_transaction() as s:
@@ -296,7 +296,7 @@ def test_errors_are_html_pages_for_a_browser_and_problems_for_scripts(client, wo
 
 
 def _upns_only_in(history, la: str, other: str) -> set[str]:
-    from adapters.la import touches_area
+    from sendx.exchange.audit.figures import touches_area
 
     mine = {e["pupil"]["upn"] for e in history.events if touches_area(e, la)}
     theirs = {e["pupil"]["upn"] for e in history.events if touches_area(e, other)}

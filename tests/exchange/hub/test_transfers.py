@@ -8,7 +8,7 @@ import json
 import pytest
 from hub_helpers import envelope, example, movement, post_json
 
-from exchange.keys import SigningKey
+from sendx.exchange.trust.keys import SigningKey
 
 
 def _send(client, actor, env):
@@ -53,7 +53,7 @@ def test_stored_encrypted_at_rest(client, hub, world):
     r = _send(client, a, envelope(a, b.id, doc, "ehcp"))
     assert r.status_code == 201, r.json
     assert r.json["logIndex"] is None  # an EHCP carries no movement
-    from exchange.store import Transfer
+    from sendx.exchange.store.database import Transfer
 
     with hub.store.read() as s:
         row = s.get(Transfer, r.json["id"])

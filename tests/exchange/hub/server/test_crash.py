@@ -23,13 +23,13 @@ from urllib.parse import urlsplit
 
 from hub_helpers import Actor, envelope, movement
 
-from adapters.ctf_synth import synthetic_ctf
 from bench.hubdriver import Answer, HubProcess, Upload, inbox_items, run_load
-from exchange.client import HubClient
-from exchange.keys import TrustRegistry
-from exchange.logaudit import audit_log, fetch_entries
-from exchange.logverify import VerifierState
-from exchange.signing import verify_envelope
+from sendx.exchange.client.hubclient import HubClient
+from sendx.exchange.log.audit import audit_log, fetch_entries
+from sendx.exchange.log.verify import VerifierState
+from sendx.exchange.synth.ctf import synthetic_ctf
+from sendx.exchange.trust.keys import TrustRegistry
+from sendx.exchange.trust.signing import verify_envelope
 
 CLIENTS = 6
 WORKERS = 2
@@ -39,7 +39,7 @@ CTF_PUPILS = 2  # ... whose two log entries must commit together or not at all
 
 
 class _Auditor:
-    """An LA auditing the log through the API (``exchange.logaudit``, behind ``sendx log verify``),
+    """An LA auditing the log through the API (``sendx.exchange.log.audit``, behind ``sendx log verify``),
     remembering every checkpoint it accepted, and the log key it saw first."""
 
     def __init__(self, server: HubProcess, token: str) -> None:

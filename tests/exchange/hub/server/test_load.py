@@ -14,8 +14,8 @@ from collections import Counter
 from hub_helpers import envelope, movement
 
 from bench.hubdriver import Upload, inbox_items, run_load
-from exchange.client import HubClient
-from exchange.logaudit import fetch_entries
+from sendx.exchange.client.hubclient import HubClient
+from sendx.exchange.log.audit import fetch_entries
 
 CLIENTS = 8
 WORKERS = 4

@@ -5,7 +5,7 @@ events must take consecutive indices) and explicit movements from a school and a
 an auditor keeps reading signed checkpoints.  Everything is checked through the HTTP API: indices
 0..n-1 are each handed out exactly once, each holds the event it was handed out for, and
 every sampled checkpoint is a prefix of the final tree, consistent with the others by the
-hub's own proofs (``exchange.logverify``, and ``exchange.logaudit`` as ``sendx log verify`` runs it).
+hub's own proofs (``sendx.exchange.log.verify``, and ``sendx.exchange.log.audit`` as ``sendx log verify`` runs it).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from hub_helpers import Actor, envelope, movement
 
-from adapters.ctf_synth import synthetic_ctf
 from bench.hubdriver import Answer, Upload, run_load
-from exchange.checkpoint import Verifier, verify_checkpoint
-from exchange.client import HubClient
-from exchange.logaudit import audit_log, fetch_entries
-from exchange.logverify import VerifierState, verify_log
+from sendx.exchange.client.hubclient import HubClient
+from sendx.exchange.log.audit import audit_log, fetch_entries
+from sendx.exchange.log.checkpoint import Verifier, verify_checkpoint
+from sendx.exchange.log.verify import VerifierState, verify_log
+from sendx.exchange.synth.ctf import synthetic_ctf
 
 WORKERS = 4
 CTF_PUPILS = 3

@@ -1,0 +1,806 @@
+"""Movement history → an LA's oversight figures, filtered views and CSV (adapt step, LA side).
+
+The hub stores movement events (``schemas/movement``) and EHC plans; an LA asks what happened
+in its area.  This module holds the logic the LA pages, the CSV export and ``sendx movements``
+share, so they cannot disagree:
+
+- ``touches_area``: the one definition of "this movement is the LA's business" (its ``from``
+  or ``to`` setting is in the LA).  Every view here filters through it first, so another
+  area's movement never reaches a page or a file.
+- ``MovementFilter``: query arguments (dates, types, setting, AP only, unknown destinations)
+  parsed once and applied identically to the timeline page and the CSV.
+- ``la_metrics``: AP in/out per month, time in AP, reintegration into mainstream, open
+  unknown-destination cases, lost-pupil CTFs waiting, EHCPs issued within 20 weeks and
+  reviews overdue (same date arithmetic as the EHCP rules, ``validators.dates``).
+- ``movements_csv``: RFC 4180 CSV of exactly the movements given, safe to open in a spreadsheet.
+- ``synthetic_history``: a seeded, schema-valid history with the answers it was built to
+  have, for the demo, the browser tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sendx.schemas import codelist_codes, schema_id
+from sendx.validators.dates import add_months, age_on, parse_date
+from sendx.validators.errors import InputError
+from sendx.validators.identifiers import upn_check_letter
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MAINSTREAM_TYPES",
+    "UNKNOWN_DESTINATION",
+    "LaMetrics",
+    "MovementFilter",
+    "Page",
+    "SyntheticHistory",
+    "is_into_ap",
+    "is_out_of_ap",
+    "la_metrics",
+    "movements_csv",
+    "paginate",
+    "synthetic_history",
+    "touches_area",
+]
+
+#: Events after which nobody knows where the pupil is being educated (lost pupils).
+UNKNOWN_DESTINATION = frozenset({"destination-unknown", "child-missing-education"})
+#: Setting types that count as reintegration into mainstream education.
+MAINSTREAM_TYPES = frozenset({"mainstream-school", "resourced-provision"})
+#: Statutory limit for issuing a final plan after the request (SEND Regulations 2014 reg 13(2)).
+TWENTY_WEEKS = dt.timedelta(weeks=20)
+
+
+def _end(event: Mapping[str, Any], which: str) -> Mapping[str, Any] | None:
+    value = event.get(which)
+    # ``dict`` first: parsed events are plain dicts, and the abc check costs more than the rest.
+    return value if type(value) is dict or isinstance(value, Mapping) else None
+
+
+def touches_area(event: Mapping[str, Any], la_code: str) -> bool:
+    """True when the movement's ``from`` or ``to`` setting is in LA ``la_code``.
+
+    The only test of area membership in sendx: a movement with neither end in the area
+    (or an empty ``la_code``) is never the LA's.
+    """
+    if not la_code:
+        return False
+    frm, to = _end(event, "from"), _end(event, "to")
+    return (frm is not None and frm.get("la") == la_code) or (to is not None and to.get("la") == la_code)
+
+
+def _is_ap(end: Mapping[str, Any] | None) -> bool:
+    return end is not None and end.get("ap") is True
+
+
+def _ap_flow(event: Mapping[str, Any]) -> int:
+    """1 into alternative provision from outside it, -1 out of it to anything else, 0 neither."""
+    return int(_is_ap(_end(event, "to"))) - int(_is_ap(_end(event, "from")))
+
+
+def is_into_ap(event: Mapping[str, Any]) -> bool:
+    """The pupil enters alternative provision from outside it (AP → AP moves are neither in nor out)."""
+    return _ap_flow(event) == 1
+
+
+def is_out_of_ap(event: Mapping[str, Any]) -> bool:
+    """The pupil leaves alternative provision for somewhere that is not AP (or for no known setting)."""
+    return _ap_flow(event) == -1
+
+
+def _reintegrated(event: Mapping[str, Any]) -> bool:
+    to = _end(event, "to")
+    return event.get("reintegration") == "mainstream" or (to is not None and to.get("type") in MAINSTREAM_TYPES)
+
+
+def _upn(event: Mapping[str, Any]) -> str:
+    pupil = event.get("pupil")
+    return str(pupil.get("upn", "")) if isinstance(pupil, Mapping) else ""
+
+
+def _setting_fact(end: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """What tells one setting from another: its codes, type and name."""
+    if end is None:
+        return None
+    get = end.get
+    return (get("la"), get("laestab"), get("urn"), get("ukprn"), get("type"), get("ap"), get("name"))
+
+
+def _movement_fact(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a movement says happened: pupil, type, date and both settings, without its event id."""
+    frm, to = _setting_fact(_end(event, "from")), _setting_fact(_end(event, "to"))
+    return (_upn(event), event.get("type"), event.get("effectiveDate"), frm, to)
+
+
+def _once_each(events: list[tuple[dt.date, int, Mapping[str, Any]]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
+    """The first of each set of events that report the same movement.
+
+    The same move can reach the hub twice under different event ids (a CTF sent again under
+    a new envelope logs its leave again); the log keeps both, as witnessed, but a figure that
+    counted both would count one pupil's move twice.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for t in events:
+        fact = _movement_fact(t[2])
+        try:
+            repeat = fact in seen
+        except TypeError:  # a list or object where a code belongs: a malformed event, never a repeat
+            out.append(t)
+            continue
+        if not repeat:
+            seen.add(fact)
+            out.append(t)
+    return out
+
+
+def _ordered(events: Iterable[Mapping[str, Any]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
+    """Events with a parseable date, oldest first; ties keep the order they were recorded in."""
+    out = []
+    for n, e in enumerate(events):
+        day = parse_date(e.get("effectiveDate"))
+        if day is not None:
+            out.append((day, n, e))
+    out.sort()  # by (day, n): n is unique, so the events themselves are never compared
+    return out
+
+
+# ---------------------------------------------------------------------------- filtering
+
+
+def _getlist(args: Mapping[str, Any], key: str) -> list[str]:
+    """Values of a query argument from a plain dict (str or list) or a werkzeug MultiDict."""
+    getlist = getattr(args, "getlist", None)
+    if callable(getlist):
+        values = getlist(key)
+    else:
+        raw = args.get(key)
+        values = [] if raw is None else [raw] if isinstance(raw, str) else list(raw)
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _one(args: Mapping[str, Any], key: str) -> str:
+    values = _getlist(args, key)
+    return values[0] if values else ""
+
+
+def _flag(args: Mapping[str, Any], key: str) -> bool:
+    value = _one(args, key).lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise InputError(f"{key!r} must be 1 or 0, not {value!r}", where=key)
+
+
+def _date_arg(args: Mapping[str, Any], key: str) -> dt.date | None:
+    value = _one(args, key)
+    if not value:
+        return None
+    day = parse_date(value)
+    if day is None:
+        raise InputError(f"{key!r} must be a date written YYYY-MM-DD, not {value!r}", where=key)
+    return day
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    """What an LA asked to see.  ``la`` comes from who is signed in, never from the query.
+
+    Query arguments: ``from`` / ``to`` (dates, inclusive), ``type`` (repeatable movement
+    type), ``setting`` (URN, UKPRN or LAESTAB, or part of a setting's name), ``settingType``
+    (setting-types code), ``ap=1`` (only movements into, out of or between AP), ``unknown=1``
+    (only destination-unknown and child-missing-education events).
+    """
+
+    la: str
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    types: frozenset[str] = frozenset()
+    setting: str = ""
+    setting_type: str = ""
+    ap_only: bool = False
+    unknown_only: bool = False
+
+    @classmethod
+    def from_query(cls, la: str, args: Mapping[str, Any]) -> MovementFilter:
+        """Parse query arguments; ``InputError`` names the argument that is wrong."""
+        if not la:
+            raise InputError("an LA code is needed to filter movements by area")
+        types = frozenset(_getlist(args, "type"))
+        unknown = sorted(types - codelist_codes("movement-types"))
+        if unknown:
+            raise InputError(f"unknown movement type {unknown[0]!r}", where="type")
+        setting_type = _one(args, "settingType")
+        if setting_type and setting_type not in codelist_codes("setting-types"):
+            raise InputError(f"unknown setting type {setting_type!r}", where="settingType")
+        flt = cls(
+            la=la,
+            date_from=_date_arg(args, "from"),
+            date_to=_date_arg(args, "to"),
+            types=types,
+            setting=_one(args, "setting")[:200],
+            setting_type=setting_type,
+            ap_only=_flag(args, "ap"),
+            unknown_only=_flag(args, "unknown"),
+        )
+        if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+            raise InputError(f"'from' ({flt.date_from}) is after 'to' ({flt.date_to})", where="from")
+        return flt
+
+    def to_query(self) -> list[tuple[str, str]]:
+        """The filter as query arguments (without the LA, which the server supplies)."""
+        q: list[tuple[str, str]] = []
+        if self.date_from:
+            q.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            q.append(("to", self.date_to.isoformat()))
+        q.extend(("type", t) for t in sorted(self.types))
+        if self.setting:
+            q.append(("setting", self.setting))
+        if self.setting_type:
+            q.append(("settingType", self.setting_type))
+        if self.ap_only:
+            q.append(("ap", "1"))
+        if self.unknown_only:
+            q.append(("unknown", "1"))
+        return q
+
+    def query_string(self) -> str:
+        return urlencode(self.to_query())
+
+    @property
+    def active(self) -> bool:
+        """True when anything beyond the area is being filtered on."""
+        return bool(self.to_query())
+
+    def matches(self, event: Mapping[str, Any]) -> bool:
+        if not touches_area(event, self.la):
+            return False
+        day = parse_date(event.get("effectiveDate"))
+        if (self.date_from or self.date_to) and day is None:
+            return False
+        if self.date_from and day and day < self.date_from:
+            return False
+        if self.date_to and day and day > self.date_to:
+            return False
+        if self.types and event.get("type") not in self.types:
+            return False
+        ends = [e for e in (_end(event, "from"), _end(event, "to")) if e is not None]
+        if self.ap_only and not any(_is_ap(e) for e in ends):
+            return False
+        if self.unknown_only and event.get("type") not in UNKNOWN_DESTINATION:
+            return False
+        if self.setting_type and not any(e.get("type") == self.setting_type for e in ends):
+            return False
+        return not self.setting or any(_setting_matches(e, self.setting) for e in ends)
+
+    def apply(self, events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Matching movements, newest first (ties: most recently recorded first)."""
+        kept = [(t[0], t[1], t[2]) for t in _ordered(events) if self.matches(t[2])]
+        return [e for _, _, e in reversed(kept)]
+
+
+def _setting_matches(end: Mapping[str, Any], needle: str) -> bool:
+    if any(str(end.get(k, "")) == needle for k in ("urn", "ukprn", "laestab")):
+        return True
+    return needle.casefold() in str(end.get("name", "")).casefold()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``items`` plus where it sits (1-based ``number`` of ``count`` pages)."""
+
+    items: Sequence[Mapping[str, Any]]
+    number: int
+    count: int
+    total: int
+    per_page: int
+
+    @property
+    def first_index(self) -> int:
+        return 0 if not self.total else (self.number - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.items)
+
+
+def paginate(items: Sequence[Mapping[str, Any]], page: object, per_page: int = 50) -> Page:
+    """Page ``page`` (1-based; out-of-range numbers are clamped) of ``items``."""
+    if per_page < 1:
+        raise InputError("per_page must be at least 1")
+    try:
+        number = int(str(page or 1))
+    except ValueError:
+        raise InputError(f"'page' must be a whole number, not {page!r}", where="page") from None
+    count = max(1, -(-len(items) // per_page))
+    number = min(max(number, 1), count)
+    start = (number - 1) * per_page
+    return Page(items[start : start + per_page], number, count, len(items), per_page)
+
+
+# ---------------------------------------------------------------------------- CSV
+
+#: The CSV header, in order.  Stable: spreadsheets and scripts key on these names.
+CSV_COLUMNS = (
+    "eventId",
+    "type",
+    "effectiveDate",
+    "plannedEndDate",
+    "upn",
+    "fromName",
+    "fromType",
+    "fromUrn",
+    "fromUkprn",
+    "fromLaestab",
+    "fromLa",
+    "fromAp",
+    "toName",
+    "toType",
+    "toUrn",
+    "toUkprn",
+    "toLaestab",
+    "toLa",
+    "toAp",
+    "reason",
+    "reintegration",
+    "recordedBy",
+    "recordedByRole",
+    "recordedAt",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # A spreadsheet would run a cell starting like a formula (CSV injection); a leading
+    # apostrophe makes it text and is not shown.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _row(event: Mapping[str, Any]) -> list[str]:
+    rec = event.get("recordedBy") if isinstance(event.get("recordedBy"), Mapping) else {}
+    values: list[object] = [
+        event.get("eventId"),
+        event.get("type"),
+        event.get("effectiveDate"),
+        event.get("plannedEndDate"),
+        _upn(event),
+    ]
+    for which in ("from", "to"):
+        end = _end(event, which) or {}
+        values += [end.get(k) for k in ("name", "type", "urn", "ukprn", "laestab", "la", "ap")]
+    values += [event.get("reason"), event.get("reintegration"), rec.get("participant"), rec.get("role")]
+    values.append(event.get("recordedAt"))
+    return [_cell(v) for v in values]
+
+
+def movements_csv(events: Iterable[Mapping[str, Any]]) -> str:
+    """Exactly ``events``, in the order given, as RFC 4180 CSV (CRLF line ends, header first).
+
+    Includes the pupil's UPN: the LA is entitled to its own area's records, and callers
+    must pass only movements that passed ``touches_area`` for the reader's LA.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_COLUMNS)
+    for e in events:
+        writer.writerow(_row(e))
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    month: str  # YYYY-MM
+    into_ap: int
+    out_of_ap: int
+
+
+@dataclass(frozen=True)
+class UnknownCase:
+    upn: str
+    event_id: str
+    type: str
+    since: str
+    days_open: int
+    last_setting: str
+
+
+@dataclass(frozen=True)
+class LaMetrics:
+    """An LA's oversight figures on ``as_of``; ``to_dict`` is the dashboard metrics JSON."""
+
+    la: str
+    as_of: dt.date
+    movements: int
+    ap_by_month: tuple[MonthCount, ...]
+    placements: int
+    open_placements: int
+    placement_days: tuple[int, ...]
+    ap_exits: int
+    reintegrated_mainstream: int
+    unknown_cases: tuple[UnknownCase, ...]
+    lost_ctfs_waiting: int
+    ehcp_issued: int
+    ehcp_within_20_weeks: int
+    ehcp_late_excepted: int
+    ehcp_late: int
+    reviews_tracked: int
+    reviews_overdue: int
+
+    @property
+    def into_ap(self) -> int:
+        return sum(m.into_ap for m in self.ap_by_month)
+
+    @property
+    def out_of_ap(self) -> int:
+        return sum(m.out_of_ap for m in self.ap_by_month)
+
+    @property
+    def mean_days_in_ap(self) -> float | None:
+        return round(statistics.fmean(self.placement_days), 1) if self.placement_days else None
+
+    @property
+    def median_days_in_ap(self) -> float | None:
+        return float(statistics.median(self.placement_days)) if self.placement_days else None
+
+    @property
+    def unknown_open(self) -> int:
+        return len(self.unknown_cases)
+
+    @property
+    def reintegration_percent(self) -> float | None:
+        return _percent(self.reintegrated_mainstream, self.ap_exits)
+
+    @property
+    def within_20_weeks_percent(self) -> float | None:
+        """Share of plans issued within 20 weeks, all plans counted (as DfE SEN2 reports it)."""
+        return _percent(self.ehcp_within_20_weeks, self.ehcp_issued)
+
+    @property
+    def within_20_weeks_excluding_exceptions_percent(self) -> float | None:
+        return _percent(self.ehcp_within_20_weeks, self.ehcp_issued - self.ehcp_late_excepted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "la": self.la,
+            "asOf": self.as_of.isoformat(),
+            "movements": self.movements,
+            "ap": {
+                "byMonth": [{"month": m.month, "into": m.into_ap, "outOf": m.out_of_ap} for m in self.ap_by_month],
+                "into": self.into_ap,
+                "outOf": self.out_of_ap,
+                "placements": self.placements,
+                "openPlacements": self.open_placements,
+                "meanDays": self.mean_days_in_ap,
+                "medianDays": self.median_days_in_ap,
+                "exits": self.ap_exits,
+                "reintegratedMainstream": self.reintegrated_mainstream,
+                "reintegrationPercent": self.reintegration_percent,
+            },
+            "unknownDestinations": {
+                "open": self.unknown_open,
+                "cases": [
+                    {k: v for k, v in asdict(c).items() if k != "upn"} | {"upn": c.upn} for c in self.unknown_cases
+                ],
+            },
+            "lostPupilCtfsWaiting": self.lost_ctfs_waiting,
+            "ehcp": {
+                "issued": self.ehcp_issued,
+                "within20Weeks": self.ehcp_within_20_weeks,
+                "lateExcepted": self.ehcp_late_excepted,
+                "late": self.ehcp_late,
+                "within20WeeksPercent": self.within_20_weeks_percent,
+                "within20WeeksExcludingExceptionsPercent": self.within_20_weeks_excluding_exceptions_percent,
+                "reviewsTracked": self.reviews_tracked,
+                "reviewsOverdue": self.reviews_overdue,
+            },
+        }
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole > 0 else None
+
+
+def _months(first: dt.date, last: dt.date) -> list[str]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _setting_label(end: Mapping[str, Any] | None) -> str:
+    return str(end.get("name", "")) if end else ""
+
+
+def la_metrics(
+    events: Iterable[Mapping[str, Any]],
+    *,
+    la_code: str,
+    as_of: dt.date,
+    ehcps: Iterable[Mapping[str, Any]] = (),
+    lost_ctfs_waiting: int = 0,
+) -> LaMetrics:
+    """The LA's figures on ``as_of`` from a movement history (events outside the area, or dated
+    after ``as_of``, are ignored; a movement reported more than once counts once).
+
+    - AP in/out: movements into AP from outside it, and out of AP to anything that is not AP,
+      counted by the month of ``effectiveDate``; every month between the first and the last
+      is listed (zeros included) so charts have no gaps.
+    - Time in AP: per pupil, a placement runs from entering AP to the next exit from AP
+      (moves between AP settings continue it); open placements are measured to ``as_of``.
+    - Reintegration: AP exits whose ``reintegration`` is ``mainstream`` or whose destination
+      is a mainstream school or resourced provision.
+    - Unknown destinations open: pupils whose latest destination-unknown or
+      child-missing-education event has no later event naming a setting they joined.
+    - EHCPs (records with ``la.code == la_code``; ``status``, ``timeline`` and optionally
+      ``child.dateOfBirth``): final plans issued within 20 weeks of the request, late ones
+      with a recorded exception, late ones without; live plans whose review is overdue
+      (12 months after the last review or the final plan, 6 months for a child under 5).
+    """
+    # A movement dated after ``as_of`` (a planned AP end, recorded early) has not happened yet.
+    mine = _once_each([t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)])
+    # One pass classifies each event (into AP, out of it, neither) and files it under its pupil.
+    into: Counter[str] = Counter()
+    out: Counter[str] = Counter()
+    exits = reintegrated = 0
+    ap_days: list[dt.date] = []
+    per_pupil: dict[str, list[tuple[dt.date, Mapping[str, Any], int]]] = defaultdict(list)
+    for day, _, e in mine:
+        flow = _ap_flow(e)
+        if flow:
+            month = f"{day.year:04d}-{day.month:02d}"
+            if flow > 0:
+                into[month] += 1
+            else:
+                out[month] += 1
+                exits += 1
+                reintegrated += _reintegrated(e)
+            ap_days.append(day)
+        per_pupil[_upn(e)].append((day, e, flow))
+    months = _months(ap_days[0], ap_days[-1]) if ap_days else []  # ``mine`` is oldest first
+    by_month = tuple(MonthCount(m, into[m], out[m]) for m in months)
+
+    days: list[int] = []
+    open_count = 0
+    unknown: list[UnknownCase] = []
+    for upn, history in per_pupil.items():
+        started: dt.date | None = None
+        for day, _, flow in history:
+            if started is None and flow > 0:
+                started = day
+            elif started is not None and flow < 0:
+                days.append((day - started).days)
+                started = None
+        if started is not None:
+            days.append(max(0, (as_of - started).days))
+            open_count += 1
+        last_unknown = None
+        for day, e, _ in history:
+            if e.get("type") in UNKNOWN_DESTINATION:
+                last_unknown = (day, e)
+            elif last_unknown is not None and _end(e, "to") is not None:
+                last_unknown = None
+        if last_unknown is not None:
+            day, e = last_unknown
+            unknown.append(
+                UnknownCase(
+                    upn=upn,
+                    event_id=str(e.get("eventId", "")),
+                    type=str(e.get("type")),
+                    since=day.isoformat(),
+                    days_open=max(0, (as_of - day).days),
+                    last_setting=_setting_label(_end(e, "from")),
+                )
+            )
+    unknown.sort(key=lambda c: (c.since, c.event_id))
+
+    issued = within = late_excepted = late = tracked = overdue = 0
+    for plan in ehcps:
+        la = plan.get("la")
+        if not isinstance(la, Mapping) or la.get("code") != la_code:
+            continue
+        t = plan.get("timeline") if isinstance(plan.get("timeline"), Mapping) else {}
+        request, final = parse_date(t.get("requestDate")), parse_date(t.get("finalIssuedDate"))
+        if request and final:
+            issued += 1
+            if final - request <= TWENTY_WEEKS:
+                within += 1
+            elif t.get("exceptions"):
+                late_excepted += 1
+            else:
+                late += 1
+        if plan.get("status") in ("final", "amended"):
+            last = parse_date(t.get("lastReviewDate")) or final
+            if last is None:
+                continue
+            tracked += 1
+            child = plan.get("child") if isinstance(plan.get("child"), Mapping) else {}
+            dob = parse_date(child.get("dateOfBirth"))
+            months_allowed = 6 if dob and age_on(dob, as_of) < 5 else 12
+            overdue += as_of > add_months(last, months_allowed)
+
+    return LaMetrics(
+        la=la_code,
+        as_of=as_of,
+        movements=len(mine),
+        ap_by_month=by_month,
+        placements=len(days),
+        open_placements=open_count,
+        placement_days=tuple(days),
+        ap_exits=exits,
+        reintegrated_mainstream=reintegrated,
+        unknown_cases=tuple(unknown),
+        lost_ctfs_waiting=int(lost_ctfs_waiting),
+        ehcp_issued=issued,
+        ehcp_within_20_weeks=within,
+        ehcp_late_excepted=late_excepted,
+        ehcp_late=late,
+        reviews_tracked=tracked,
+        reviews_overdue=overdue,
+    )
+
+
+# ---------------------------------------------------------------------------- synthetic data
+
+
+@dataclass
+class _Truth:
+    """What the generator built for one LA, recorded as it built it (not derived from events)."""
+
+    movements: int = 0
+    into_by_month: Counter[str] = field(default_factory=Counter)
+    out_by_month: Counter[str] = field(default_factory=Counter)
+    placement_days: list[int] = field(default_factory=list)
+    open_placements: int = 0
+    ap_exits: int = 0
+    reintegrated_mainstream: int = 0
+    unknown_open: int = 0
+
+
+@dataclass(frozen=True)
+class SyntheticHistory:
+    """Schema-valid synthetic movements and, per LA, the figures they were built to produce."""
+
+    events: list[dict[str, Any]]
+    as_of: dt.date
+    expected: dict[str, dict[str, Any]]
+
+
+_SCENARIOS = ("stay", "ap-return", "ap-special", "ap-open", "ap-lost", "lost", "cme-found", "move-la")
+_FIRST_NAMES = ("Oak", "Willow", "Ash", "Rowan", "Hazel", "Elm", "Birch", "Cedar")
+
+
+def _settings(la: str, k: int) -> dict[str, dict[str, Any]]:
+    base = 100000 + int(la) * 100 + k * 10
+    stem = _FIRST_NAMES[k % len(_FIRST_NAMES)]
+    return {
+        "main1": {"name": f"{stem} Primary Academy", "type": "mainstream-school", "urn": str(base + 1)},
+        "main2": {"name": f"{stem} Park High School", "type": "mainstream-school", "urn": str(base + 2)},
+        "special": {"name": f"{stem} Bank Special School", "type": "special-school", "urn": str(base + 3)},
+        "ap": {"name": f"{stem} Lane Pupil Referral Unit", "type": "alternative-provision", "urn": str(base + 4)},
+    }
+
+
+def synthetic_history(
+    seed: int,
+    n_pupils: int,
+    las: Sequence[str] = ("330", "331"),
+    *,
+    start: dt.date = dt.date(2025, 9, 1),
+) -> SyntheticHistory:
+    """A reproducible movement history of ``n_pupils`` synthetic pupils spread over ``las``.
+
+    Each pupil follows one scenario (stays put; AP and back to mainstream; AP then special
+    school; still in AP; AP then lost; lost; missing then found; managed move to another LA).
+    ``expected[la]`` holds the figures ``la_metrics`` should report for that LA on ``as_of``
+    (= ``start`` + 400 days), tallied while generating.
+    """
+    if not las:
+        raise InputError("synthetic_history needs at least one LA code")
+    rng = random.Random(seed)
+    as_of = start + dt.timedelta(days=400)
+    settings = {la: _settings(la, k) for k, la in enumerate(las)}
+    truth = {la: _Truth() for la in las}
+    events: list[dict[str, Any]] = []
+    ids = iter(range(1, 10**9))
+    schema = schema_id("movement")
+
+    def end(la: str, key: str) -> dict[str, Any]:
+        s = settings[la][key]
+        return {**s, "la": la, "ap": key == "ap"}
+
+    def emit(upn: str, type_: str, day: dt.date, frm: dict | None, to: dict | None, **extra: Any) -> None:
+        e: dict[str, Any] = {
+            "$schema": schema,
+            "eventId": f"SYN-{seed}-{next(ids):06d}",
+            "type": type_,
+            "pupil": {"upn": upn},
+            "from": frm,
+            "to": to,
+            "effectiveDate": day.isoformat(),
+            "recordedBy": {"participant": f"la:{(frm or to or {}).get('la', las[0])}", "role": "data manager"},
+        }
+        e.update(extra)
+        events.append(e)
+        for la in {x["la"] for x in (frm, to) if x}:
+            truth[la].movements += 1
+
+    for i in range(n_pupils):
+        la = las[i % len(las)]
+        t = truth[la]
+        body = f"{la}{1000 + (i // 1000) % 9000:04d}25{i % 1000:03d}"
+        upn = upn_check_letter(body) + body
+        scenario = rng.choice(_SCENARIOS)
+        school = rng.choice(("main1", "main2"))
+        d0 = start + dt.timedelta(days=rng.randrange(0, 60))
+        emit(upn, "join", d0, None, end(la, school))
+        d1 = d0 + dt.timedelta(days=rng.randrange(20, 120))
+        length = rng.randrange(10, 150)
+        d2 = d1 + dt.timedelta(days=length)
+        if scenario.startswith("ap-"):
+            how = rng.choice(("ap-placement-start", "off-site-direction"))
+            emit(upn, how, d1, end(la, school), end(la, "ap"), plannedEndDate=d2.isoformat(), reason="Placement")
+            t.into_by_month[d1.strftime("%Y-%m")] += 1
+        if scenario == "ap-return":
+            emit(upn, "ap-placement-end", d2, end(la, "ap"), end(la, school), reintegration="mainstream")
+        elif scenario == "ap-special":
+            emit(upn, "ap-placement-end", d2, end(la, "ap"), end(la, "special"), reintegration="special")
+        elif scenario == "ap-lost":
+            emit(upn, "destination-unknown", d2, end(la, "ap"), None, reason="Stopped attending")
+            t.unknown_open += 1
+        if scenario in ("ap-return", "ap-special", "ap-lost"):
+            t.out_by_month[d2.strftime("%Y-%m")] += 1
+            t.placement_days.append(length)
+            t.ap_exits += 1
+            t.reintegrated_mainstream += scenario == "ap-return"
+        elif scenario == "ap-open":
+            t.placement_days.append((as_of - d1).days)
+            t.open_placements += 1
+        elif scenario == "lost":
+            emit(upn, "destination-unknown", d1, end(la, school), None, reason="No forwarding school")
+            t.unknown_open += 1
+        elif scenario == "cme-found":
+            emit(upn, "child-missing-education", d1, end(la, school), None)
+            emit(upn, "join", d2, None, end(la, "main2" if school == "main1" else "main1"))
+        elif scenario == "move-la" and len(las) > 1:
+            other = las[(las.index(la) + 1) % len(las)]
+            emit(upn, "managed-move", d1, end(la, school), end(other, "main2"), reason="Managed move")
+
+    expected = {}
+    for la, t in truth.items():
+        months = sorted(set(t.into_by_month) | set(t.out_by_month))
+        expected[la] = {
+            "movements": t.movements,
+            "into": sum(t.into_by_month.values()),
+            "outOf": sum(t.out_by_month.values()),
+            "intoByMonth": dict(sorted(t.into_by_month.items())),
+            "outByMonth": dict(sorted(t.out_by_month.items())),
+            "firstMonth": months[0] if months else None,
+            "lastMonth": months[-1] if months else None,
+            "placements": len(t.placement_days),
+            "openPlacements": t.open_placements,
+            "placementDays": sorted(t.placement_days),
+            "exits": t.ap_exits,
+            "reintegratedMainstream": t.reintegrated_mainstream,
+            "unknownOpen": t.unknown_open,
+        }
+    return SyntheticHistory(events=events, as_of=as_of, expected=expected)

@@ -1,0 +1,432 @@
+"""The hub's persistent store: typed SQLAlchemy 2 models and the engine/session plumbing.
+
+This is the last step of the flow bytes → parse → validate → adapt → sign → exchange: what
+the hub accepted lives here — participants with their keys and hashed API tokens,
+transfers (documents encrypted at rest), movement events, the lost-pupil pool, the Merkle
+log's leaves and head, and the access log.  SQLite (WAL) is the default, PostgreSQL the
+production backend; the schema is created and upgraded only by the Alembic migrations in
+``exchange/store/migrations`` (``Store.migrate``), never by ``create_all``, so both backends
+always run the same DDL.
+
+Write transactions that must be serialised (log appends) lock the single ``log_head`` row:
+``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction starts with
+``BEGIN IMMEDIATE``, which takes the database's one write lock up front.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from sendx.validators.errors import ConfigError, InputError
+
+__all__ = [
+    "LOG_HEAD_SET",
+    "LOG_HEAD_SIZE",
+    "ROLES",
+    "AccessLogEntry",
+    "ApiToken",
+    "Base",
+    "LogHead",
+    "LogLeaf",
+    "LogNode",
+    "LostPupil",
+    "Movement",
+    "Participant",
+    "ParticipantKey",
+    "Store",
+    "Transfer",
+    "utcnow",
+]
+
+#: Participant roles the hub knows (SPEC §7).
+ROLES = ("school", "college", "health", "la", "admin")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    la: Mapped[str | None] = mapped_column(String(3), index=True)
+    urn: Mapped[str | None] = mapped_column(String(8), unique=True)
+    laestab: Mapped[str | None] = mapped_column(String(7), unique=True)
+    ukprn: Mapped[str | None] = mapped_column(String(8), unique=True)
+    ods: Mapped[str | None] = mapped_column(String(10), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "role": self.role, "name": self.name}
+        for attr in ("la", "urn", "laestab", "ukprn", "ods"):
+            if getattr(self, attr):
+                out[attr] = getattr(self, attr)
+        return out
+
+
+class ParticipantKey(Base):
+    """A participant's registered Ed25519 public key (JWK), addressed by its RFC 7638 kid."""
+
+    __tablename__ = "participant_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    jwk: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """An API token, stored only as the SHA-256 of the high-entropy secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Transfer(Base):
+    """One document sent through the hub; the document itself is AES-GCM encrypted."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (UniqueConstraint("sender_id", "idempotency_key", name="uq_transfers_idempotency"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: None while the transfer sits in the lost-pupil pool.
+    recipient_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: delivered | acked | lost | redirected
+    status: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(160))
+    #: SHA-256 of the canonical request body: same key + different body is a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    envelope_id: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    log_count: Mapped[int] = mapped_column(Integer, default=0)
+    redirected_from: Mapped[str | None] = mapped_column(ForeignKey("transfers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LostPupil(Base):
+    """A pupil in a CTF sent to an unknown destination (XXX/MMM), waiting for an LA."""
+
+    __tablename__ = "lost_pupils"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    #: Keyed hash of the UPN: searchable by exact UPN without storing it in clear.
+    upn_hash: Mapped[str] = mapped_column(String(64), index=True)
+    source_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    destination: Mapped[str] = mapped_column(String(16))
+    #: open | redirected
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    redirected_to: Mapped[str | None] = mapped_column(ForeignKey("participants.id"))
+    redirect_transfer_id: Mapped[str | None] = mapped_column(ForeignKey("transfers.id"))
+    redirected_by: Mapped[str | None] = mapped_column(ForeignKey("participants.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redirected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Movement(Base):
+    """One movement event: searchable columns in clear (no personal data), the event encrypted."""
+
+    __tablename__ = "movements"
+    __table_args__ = (UniqueConstraint("recorded_by", "event_id", name="uq_movements_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    transfer_id: Mapped[str | None] = mapped_column(ForeignKey("transfers.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    effective_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    upn_hash: Mapped[str] = mapped_column(String(64), index=True)
+    from_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    to_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    #: The LA of the recording participant (the pupil's school's LA for school-recorded events).
+    school_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    from_ap: Mapped[bool] = mapped_column(Boolean, default=False)
+    to_ap: Mapped[bool] = mapped_column(Boolean, default=False)
+    from_urn: Mapped[str | None] = mapped_column(String(8))
+    from_laestab: Mapped[str | None] = mapped_column(String(7))
+    from_ukprn: Mapped[str | None] = mapped_column(String(8))
+    to_urn: Mapped[str | None] = mapped_column(String(8))
+    to_laestab: Mapped[str | None] = mapped_column(String(7))
+    to_ukprn: Mapped[str | None] = mapped_column(String(8))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LogHead(Base):
+    """The single row every log append locks: current size, so appends form one history."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+_HEAD = LogHead.__table__
+#: The log's size, read without the lock; and the statement that sets it (parameters
+#: ``size``, ``updated_at``) when an append did not reserve its leaves up front.
+LOG_HEAD_SIZE = select(_HEAD.c.size).where(_HEAD.c.id == 1)
+LOG_HEAD_SET = _HEAD.update().where(_HEAD.c.id == 1)
+#: What every append runs first: one statement that takes the row lock, advances the size
+#: by the leaves the transaction will append and says where it now ends.
+_ADVANCE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(size=_HEAD.c.size + bindparam("grow"), updated_at=bindparam("now"))
+    .returning(_HEAD.c.size)
+)
+
+
+class LogLeaf(Base):
+    """One Merkle log leaf: the exact leaf bytes (no personal data: salted hashes only)."""
+
+    __tablename__ = "log_leaves"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LogNode(Base):
+    """Hash of a complete Merkle subtree: (level, index) → 32 bytes; immutable once written."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AccessLogEntry(Base):
+    """Who read which document when; the LAs of sender and recipient can query it."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    sender_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    recipient_la: Mapped[str | None] = mapped_column(String(3), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'hub.sqlite'}"
+
+
+class Store:
+    """An engine plus session factories for one hub database.
+
+    ``read()`` opens an ordinary transaction; ``write()`` one that is allowed to append to
+    the log (``BEGIN IMMEDIATE`` on SQLite so two writers never deadlock on lock upgrade).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = _make_engine(url, echo=echo, pool_size=pool_size)
+        except Exception as exc:  # bad URL, missing driver
+            raise ConfigError(f"cannot open the hub database: {exc}", hint="check SENDX_DATABASE_URL") from exc
+        self.dialect = self.engine.dialect.name
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.dialect == "sqlite" else self.engine
+        self._write = sessionmaker(writer, expire_on_commit=False)
+        db = self.engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = f"{db}.writelock" if db and db != ":memory:" and os.name == "posix" else None
+        self._thread_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._writer_lock(), self._write() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One pooled connection for a request that reads and then writes.
+
+        The upload path runs on this with Core statements: one pool checkout (one liveness
+        ping on PostgreSQL) for both of its transactions, and none of the ORM's per-statement
+        bookkeeping, which costs more than SQLite itself on this path.
+        """
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def writing(self, conn: Connection) -> Iterator[Connection]:
+        """A write transaction on ``conn``, queued and begun exactly as ``write()`` does."""
+        with self._writer_lock():
+            if self.dialect == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")  # in place on a Connection
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if self.dialect == "sqlite":
+                    conn.execution_options(sqlite_begin="DEFERRED")
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """On SQLite, queue writers on an OS file lock before ``BEGIN IMMEDIATE``.
+
+        SQLite's own busy handler polls with sleeps of up to 100 ms, so under contention
+        writers from several gunicorn workers idle while the database is free; a blocking
+        ``flock`` wakes the next writer the moment the lock is released.
+        """
+        if self._lock_path is None:
+            yield
+            return
+        import fcntl
+
+        with self._thread_lock:  # flock is per open file; serialise this process's threads first
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+
+    def lock_log_head(self, db: Session | Connection, grow: int = 0) -> int:
+        """Lock the log head, advance it by ``grow`` leaves, and return the size it had.
+
+        The lock is held until the transaction ends, so the ``grow`` indices from the returned
+        size on are this transaction's to fill.  Reserving them here, rather than setting the
+        size after the append, saves the append a statement (a round trip on PostgreSQL).
+        """
+        size = db.execute(_ADVANCE_HEAD, {"grow": grow, "now": utcnow()}).scalar_one_or_none()
+        if size is None:
+            raise ConfigError("the hub database has no log head row", hint="run `sendx admin init`")
+        return int(size) - grow
+
+    def migrate(self, revision: str = "head") -> None:
+        """Create or upgrade the schema with the packaged Alembic migrations."""
+        from sendx.exchange.store.migrations import upgrade
+
+        upgrade(self.engine, revision)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _refuse_nul(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """Refuse text holding U+0000 before it reaches the database, on every backend alike.
+
+    PostgreSQL text cannot hold it (psycopg raises ``DataError``, which surfaced as a 500),
+    while SQLite would store it: a participant id, a search term or a name from a request
+    with a NUL in it is bad input, so it is a 400 on both.
+    """
+    rows = parameters if executemany else (parameters,)
+    for row in rows or ():
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else ()
+        if any(type(v) is str and "\x00" in v for v in values):
+            raise InputError(
+                "text with a NUL character (U+0000) cannot be stored or searched",
+                hint="remove the NUL (\\u0000) from identifiers, names and query parameters",
+            )
+
+
+def _sqlite_on_connect(dbapi_conn: Any, record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is DEFERRED
+    # and comes too late for us to choose IMMEDIATE).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    # FULL: a transfer acknowledged with 201 survives a power cut, not just a killed process.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")

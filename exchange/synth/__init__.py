@@ -1,0 +1,3 @@
+"""Realistic synthetic data for testing imports and for the benchmarks: seeded, deterministic,
+valid, and made of invented people (``ctf``: Common Transfer Files of any size, streamed).
+"""
