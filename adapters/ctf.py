@@ -458,15 +458,27 @@ def ctf_to_movements(source: bytes | Path) -> list[dict[str, Any]]:
     destination, or for the lost-pupil pseudo-codes a ``destination-unknown`` (XXX) or
     ``independent-or-abroad`` (MMM) event with no destination setting.  The effective
     date is the date the CTF was made (the CTF is sent when the pupil leaves the roll).
+    A CTF that moves nobody gives no events: a results or returned file (source and
+    destination the same school) and a file a service wrote (source XXX/MMM, such as DfE's
+    pupil-data download).
     """
     header: dict[str, Any] = {}
     events: list[dict[str, Any]] = []
     for what, data in iter_ctf_pupils(source):
         if what == "header":
             header = data
+            if not _is_transfer(header):
+                return []
         elif what == "pupil":
             events.extend(_pupil_movements(header, data))
     return events
+
+
+def _is_transfer(header: Mapping[str, Any]) -> bool:
+    src, dst = header.get("source") or {}, header.get("destination") or {}
+    if src.get("la", "") in _LOST:
+        return False
+    return (src.get("la"), src.get("estab")) != (dst.get("la"), dst.get("estab"))
 
 
 def _pupil_movements(header: Mapping[str, Any], pupil: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -48,7 +48,9 @@ _SRC_SEN = "DfE CTF specification; school census SEN provision and need codes; S
 _SRC_S2S = "DfE School to School (S2S) guidance: lost pupil database"
 #: Destination LEA pseudo-code → the establishment pseudo-code it must be paired with.
 LOST_PUPIL_CODES = {"XXX": "XXXX", "MMM": "MMMM"}
-#: CTF versions sendx reads (suppliers accept the current and the previous one).
+#: CTF versions sendx reads as written (suppliers accept the current and the previous one).
+#: Others well formed are read on a best-effort basis: DfE's own services stamp the version of
+#: the academic year the data is from, so a results file of 2024 says 23.0 (CTF-VERSION-OTHER).
 SUPPORTED_VERSIONS = frozenset({24, 25})
 PUPIL_BASE = "/CTfile/CTFpupilData/Pupil"
 
@@ -96,8 +98,15 @@ class HeaderFacts:
     dest: tuple[str, str] = ("", "")
 
     @property
+    def source_is_school(self) -> bool:
+        """False for a file a service wrote (SourceSchool XXX/XXXX, as DfE's pupil-data download does)."""
+        return self.source[0] not in LOST_PUPIL_CODES
+
+    @property
     def lost_code(self) -> str | None:
-        return self.dest[0] if self.dest[0] in LOST_PUPIL_CODES else None
+        """The pseudo-code sending the file to the lost-pupil pool: only a school's transfer goes there
+        (a service's download addressed XXX/XXXX on both sides is not a pupil leaving)."""
+        return self.dest[0] if self.dest[0] in LOST_PUPIL_CODES and self.source_is_school else None
 
 
 @dataclass(slots=True)
@@ -187,11 +196,11 @@ def _header(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
     if name != "Common Transfer File":
         yield Finding(f"{_H}/DocumentName", f"DocumentName is {name!r}, expected 'Common Transfer File'")
     version = (h.findtext("CTFversion") or "").strip()
-    if facts.major not in SUPPORTED_VERSIONS:
+    if facts.major is None:
         yield Finding(
             f"{_H}/CTFversion",
-            f"CTF version {version!r} is not one sendx reads",
-            "sendx reads CTF 24 and 25 (written as '24.0' / '25.0') and writes 25",
+            f"CTF version {version!r} is not a CTF version number",
+            "CTF versions are written 'NN.0' (e.g. '25.0'); sendx reads CTF 24 and 25 and writes 25",
         )
     qualifier = (h.findtext("DocumentQualifier") or "").strip()
     if qualifier not in ("full", "partial"):
@@ -206,22 +215,33 @@ def _header(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
 
 
 @_header_rule(
+    "CTF-VERSION-OTHER",
+    severity="warning",
+    summary="CTFversion is CTF 24 or 25; another well-formed version is read on a best-effort basis",
+)
+def _version_other(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
+    if facts.major is not None and facts.major not in SUPPORTED_VERSIONS:
+        yield Finding(
+            f"{_H}/CTFversion",
+            f"CTF {facts.major} is not CTF 24 or 25, the versions sendx reads as written; read on a best-effort basis",
+            "DfE services stamp the version of the academic year the data is from (a 2024 results file says "
+            "23.0); an MIS that accepts only the current and previous version may refuse it",
+        )
+
+
+@_header_rule(
     "CTF-LAESTAB",
     severity="error",
-    summary="Source LA/establishment/URN are valid; the destination is a valid LAESTAB or a "
-    "lost-pupil pseudo-code pair (XXX/XXXX, MMM/MMMM)",
+    summary="Source and destination LA/establishment/URN are valid, or a pseudo-code pair (XXX/XXXX, MMM/MMMM)",
     source=f"{_SRC}; DfE LA and establishment numbers",
 )
 def _laestab(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
     for block, (la, estab) in (("SourceSchool", facts.source), ("DestSchool", facts.dest)):
         at = f"{_H}/{block}"
         if la in LOST_PUPIL_CODES:
-            if block == "SourceSchool":
-                yield Finding(f"{at}/LEA", f"the source school cannot be the pseudo-code {la!r}")
-            elif estab != LOST_PUPIL_CODES[la]:
+            if estab != LOST_PUPIL_CODES[la]:
                 yield Finding(
-                    f"{at}/Estab",
-                    f"destination LEA {la!r} must be paired with Estab {LOST_PUPIL_CODES[la]!r}, not {estab!r}",
+                    f"{at}/Estab", f"LEA {la!r} must be paired with Estab {LOST_PUPIL_CODES[la]!r}, not {estab!r}"
                 )
         elif estab in LOST_PUPIL_CODES.values():
             yield Finding(f"{at}/LEA", f"Estab {estab!r} is a pseudo-code but LEA {la!r} is not")
@@ -233,16 +253,34 @@ def _laestab(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
 
 
 @_header_rule(
+    "CTF-SOURCE-NOT-SCHOOL",
+    severity="information",
+    summary="SourceSchool XXX/XXXX: a service wrote the file, not a school (e.g. DfE's pupil-data download)",
+)
+def _source_not_school(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
+    la = facts.source[0]
+    if la == "XXX":
+        name = (h.findtext("SourceSchool/SchoolName") or "").strip() or "no SchoolName given"
+        yield Finding(f"{_H}/SourceSchool/LEA", f"the file was written by a service, not a school ({name})")
+    elif la == "MMM":  # no public writer is known to do this: say so, without refusing the file
+        yield Finding(
+            f"{_H}/SourceSchool/LEA",
+            "the source is MMM (independent school or abroad), which no known CTF writer uses for a sender",
+        )
+
+
+@_header_rule(
     "CTF-SOURCE-DEST",
-    severity="error",
-    summary="The source and destination schools differ",
+    severity="information",
+    summary="Source and destination are the same school: a results or returned file (e.g. the multiplication "
+    "tables check), not a pupil leaving",
 )
 def _source_dest(h: Any, facts: HeaderFacts, ctx: Context) -> Iterator[Finding]:
-    if facts.source[0] and facts.source == facts.dest:
+    if facts.source[0] and facts.source_is_school and facts.source == facts.dest:
         yield Finding(
             f"{_H}/DestSchool",
-            f"the destination {''.join(facts.dest)} is the source school itself",
-            "address the CTF to the pupil's new school, or XXX/XXXX if it is not known",
+            f"the destination {''.join(facts.dest)} is the source school itself: a results or returned file",
+            "for a pupil who is leaving, address the CTF to the new school, or XXX/XXXX if it is not known",
         )
 
 
@@ -293,7 +331,7 @@ def _sex_node(p: PupilView) -> Any:
     return node if node is not None else p.elem.find("Gender")
 
 
-@_pupil_rule("CTF-SEX", severity="error", summary="Sex (Gender in CTF 24) is a code from the ctf-sex list (M/F)")
+@_pupil_rule("CTF-SEX", severity="error", summary="Sex (Gender in older files) is a code from the ctf-sex list (M/F)")
 def _sex(p: PupilView, ctx: Context) -> Iterator[Finding]:
     node = _sex_node(p)
     if node is not None and (node.text or "").strip() not in _codes("ctf-sex"):
@@ -303,19 +341,31 @@ def _sex(p: PupilView, ctx: Context) -> Iterator[Finding]:
 @_pupil_rule(
     "CTF-SEX-ELEMENT",
     severity="warning",
-    summary="The pupil's sex is in <Sex> in CTF 25 and <Gender> in CTF 24, matching the file's version",
+    summary="A CTF 25 file names the pupil's sex <Sex>; <Gender> (older files) is read but questioned",
 )
 def _sex_element(p: PupilView, ctx: Context) -> Iterator[Finding]:
+    # DfE's own services write <Sex> into CTF 23 and 24 files too, so only <Gender> in a CTF 25
+    # (or later) file is questioned; whether CTF 25 still allows it is not confirmed.
     node = _sex_node(p)
     major = p.header.major
-    if node is None or major not in SUPPORTED_VERSIONS:
-        return  # an unsupported version is reported once, by CTF-HEADER
-    expected = "Sex" if major >= 25 else "Gender"
-    if node.tag != expected:
+    if node is not None and node.tag == "Gender" and major is not None and major >= 25:
         yield Finding(
             p.where(node),
-            f"CTF {major} names this element <{expected}>, not <{node.tag}>",
-            "sendx reads both and writes <Sex> (CTF 25); regenerate the file from the MIS if it rejects it",
+            f"CTF {major} names this element <Sex>, not <Gender>",
+            "sendx reads both and writes <Sex>; regenerate the file from the MIS if the receiver rejects it",
+        )
+
+
+@_pupil_rule(
+    "CTF-SEX-MISSING",
+    severity="warning",
+    summary="The pupil has a sex (<Sex>, or <Gender> in older files); DfE's national-data download omits it "
+    "when it is unknown",
+)
+def _sex_missing(p: PupilView, ctx: Context) -> Iterator[Finding]:
+    if _sex_node(p) is None:
+        yield Finding(
+            f"{p.base}/DOB", "the pupil has no <Sex> after the date of birth", "record the pupil's sex in the MIS"
         )
 
 

@@ -19,7 +19,9 @@ from sendx.validators.rules import Context
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ctf"
 #: Every well-formed fixture (attack and truncated files are refused before conversion).
-FIXTURES = sorted(p for p in DATA.glob("*.xml") if "attack" not in p.name and "malformed" not in p.name)
+FIXTURES = sorted(
+    p for p in [*DATA.glob("*.xml"), *DATA.glob("field/*.xml")] if "attack" not in p.name and "malformed" not in p.name
+)
 
 
 def canonical(xml: bytes) -> bytes:
@@ -242,3 +244,13 @@ def test_what_pupil_json_cannot_hold_is_refused_not_dropped(edit) -> None:
     xml = edit(synthetic_ctf(2, seed=4))
     with pytest.raises(InputError, match="losslessly"):
         adapter.ctf_to_pupils(xml)
+
+
+@pytest.mark.parametrize(
+    "name", ["mtc-2025-results-ctf24-sex.xml", "giap-school-user-ctf25.xml", "giap-la-user-ctf25.xml"]
+)
+def test_a_ctf_that_moves_nobody_gives_no_movements(name: str) -> None:
+    """A results file (source = destination) or a service's download (source XXX) is not a pupil leaving."""
+    path = DATA / "field" / name
+    assert adapter.ctf_to_movements(path) == []
+    assert adapter.ctf_to_pupils(path)["pupils"]  # the pupils are still read

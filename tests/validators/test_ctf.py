@@ -26,7 +26,8 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "ctf"
 FIRES = {
     "ctf-schema-missing-surname.xml": ("CTF-SCHEMA", "/CTfile/CTFpupilData/Pupil[2]/Forename"),
     "ctf-schema-sen-start-date-not-iso.xml": ("CTF-SCHEMA", "/CTfile/CTFpupilData/Pupil[1]/SENhistory/SEN/StartDate"),
-    "ctf-header-unsupported-version.xml": ("CTF-HEADER", "/CTfile/Header/CTFversion"),
+    "ctf-header-unsupported-version.xml": ("CTF-VERSION-OTHER", "/CTfile/Header/CTFversion"),
+    "ctf-header-version-not-a-number.xml": ("CTF-HEADER", "/CTfile/Header/CTFversion"),
     "ctf-laestab-invalid-destination.xml": ("CTF-LAESTAB", "/CTfile/Header/DestSchool/Estab"),
     "ctf-source-equals-destination.xml": ("CTF-SOURCE-DEST", "/CTfile/Header/DestSchool"),
     "ctf-dest-unknown-xxx.xml": ("CTF-DEST-UNKNOWN", "/CTfile/Header/DestSchool/LEA"),
@@ -39,6 +40,8 @@ FIRES = {
     "ctf-dob-in-future.xml": ("CTF-DOB", "/CTfile/CTFpupilData/Pupil[2]/DOB"),
     "ctf-sex-code-invalid.xml": ("CTF-SEX", "/CTfile/CTFpupilData/Pupil[2]/Sex"),
     "ctf25-with-gender-element.xml": ("CTF-SEX-ELEMENT", "/CTfile/CTFpupilData/Pupil[1]/Gender"),
+    "field/giap-sex-unknown-ctf25.xml": ("CTF-SEX-MISSING", "/CTfile/CTFpupilData/Pupil[1]/DOB"),
+    "field/giap-school-user-ctf25.xml": ("CTF-SOURCE-NOT-SCHOOL", "/CTfile/Header/SourceSchool/LEA"),
     "ctf-sen-provision-retired-statement.xml": (
         "CTF-SEN-PROVISION",
         "/CTfile/CTFpupilData/Pupil[1]/SENhistory/SEN/SENprovision",
@@ -67,6 +70,10 @@ FIRES = {
 }
 #: Files that are valid (no errors) but still carry a warning or information issue.
 VALID_WITH_NOTES = {
+    "ctf-header-unsupported-version.xml",
+    "ctf-source-equals-destination.xml",
+    "field/giap-sex-unknown-ctf25.xml",
+    "field/giap-school-user-ctf25.xml",
     "ctf-dest-unknown-xxx.xml",
     "ctf-dest-independent-or-abroad-mmm.xml",
     "ctf25-with-gender-element.xml",
@@ -74,8 +81,12 @@ VALID_WITH_NOTES = {
 }
 
 
+#: The field files were written in 2024-2026.
+FIELD_AS_OF = Context(as_of=dt.date(2026, 12, 4))
+
+
 def _report(name: str) -> validators.Report:
-    return validators.validate(DATA / name, context=AS_OF)
+    return validators.validate(DATA / name, context=FIELD_AS_OF if name.startswith("field/") else AS_OF)
 
 
 @pytest.mark.parametrize(("name", "expected"), sorted(FIRES.items()))
@@ -129,11 +140,55 @@ def test_ctf24_file_reads_gender_without_issue_but_ctf25_warns() -> None:
     assert {i.severity.value for i in issues} == {"warning"}
 
 
+def test_sex_is_fine_in_any_version_as_dfe_services_write_it() -> None:
+    """DfE's multiplication tables check writes <Sex> into CTF 23 and 24 files."""
+    ctf24_sex = (DATA / "ctf24-gender.xml").read_bytes().replace(b"Gender>", b"Sex>")
+    assert validators.validate(ctf24_sex, context=AS_OF).issues == []
+
+
+#: Field files (tests/data/ctf/field/SOURCES.md) → the only findings they may carry, none an error.
+FIELD = {
+    "giap-school-user-ctf25.xml": {"CTF-SOURCE-NOT-SCHOOL"},
+    "giap-la-user-ctf25.xml": {"CTF-SOURCE-NOT-SCHOOL"},
+    "giap-sex-unknown-ctf25.xml": {"CTF-SOURCE-NOT-SCHOOL", "CTF-SEX-MISSING"},
+    "mtc-2025-results-ctf24-sex.xml": {"CTF-SOURCE-DEST"},
+    "mtc-2026-results-ctf25.xml": {"CTF-SOURCE-DEST"},
+    "mtc-2024-results-ctf23-sex.xml": {"CTF-SOURCE-DEST", "CTF-VERSION-OTHER"},
+    "aspen-ctf24-uci-gender.xml": set(),
+    "aspen-ctf25-uci-sex.xml": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIELD))
+def test_field_ctfs_are_accepted(name: str) -> None:
+    """CTFs shaped as DfE services and supplier MIS exports write them: valid, with at most notes."""
+    report = _report(f"field/{name}")
+    assert report.valid, report.to_dict()
+    assert report.rules() == FIELD[name]
+
+
+def test_the_field_corpus_is_all_tested() -> None:
+    assert {p.name for p in (DATA / "field").glob("*.xml")} == set(FIELD)
+
+
+def test_a_service_download_addressed_xxx_is_not_a_lost_pupil_transfer() -> None:
+    """GIAP writes XXX/XXXX on both sides for an LA user's download of many pupils."""
+    report = _report("field/giap-la-user-ctf25.xml")
+    assert not {"CTF-LOST-ONE-PUPIL", "CTF-DEST-UNKNOWN", "CTF-LAESTAB"} & report.rules()
+
+
+def test_a_pseudo_code_source_must_still_be_paired() -> None:
+    xml = (DATA / "field" / "giap-school-user-ctf25.xml").read_bytes()
+    bad = xml.replace(b"<Estab>XXXX</Estab>", b"<Estab>1234</Estab>", 1)
+    report = validators.validate(bad, context=FIELD_AS_OF)
+    assert [(i.rule, i.location) for i in report.errors] == [("CTF-LAESTAB", "/CTfile/Header/SourceSchool/Estab")]
+
+
 def test_schema_errors_are_anchored_in_the_file() -> None:
-    bad = synthetic_ctf(30, seed=3).replace(b"<Sex>", b"<Sx>", 1).replace(b"</Sex>", b"</Sx>", 1)
+    bad = synthetic_ctf(30, seed=3).replace(b"<Surname>", b"<Snm>", 1).replace(b"</Surname>", b"</Snm>", 1)
     report = validators.validate(bad, context=AS_OF)
     schema = [i for i in report.issues if i.rule == "CTF-SCHEMA"]
-    assert schema and schema[0].location == "/CTfile/CTFpupilData/Pupil[1]/Sx"
+    assert schema and schema[0].location == "/CTfile/CTFpupilData/Pupil[1]/Snm"
 
 
 def test_root_structure_is_checked() -> None:
