@@ -124,7 +124,7 @@ def operation_outcome(reports: Sequence[Report]) -> dict[str, Any]:
                 "diagnostics": (f"{rep.path}: " if rep.path else "") + (i.hint or i.message),
             }
             if i.location:
-                entry["expression" if rep.kind == "health-advice" else "location"] = [i.location]
+                entry["expression" if rep.kind in ("fhir", "health-advice") else "location"] = [i.location]
             issues.append(entry)
     if not issues:
         issues.append({"severity": "information", "code": "informational", "diagnostics": "No issues found"})

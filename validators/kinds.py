@@ -1,7 +1,7 @@
 """The document-kind registry: recognise what a document is and dispatch to its validator.
 
 Each kind (``ehcp``, ``passport``, ``movement``, ``envelope``, ``ctf``,
-``health-advice``) registers a ``Kind`` saying which syntax it uses, how to recognise a
+``health-advice``, ``fhir``) registers a ``Kind`` saying which syntax it uses, how to recognise a
 parsed document of that kind, and how to validate it.  ``validators.validate`` asks this
 registry; nothing else needs to know the list of kinds.
 """

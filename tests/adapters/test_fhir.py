@@ -179,7 +179,10 @@ def _advice(draw) -> dict[str, Any]:
         e["fullUrl"] = f"urn:uuid:00000000-0000-4000-9000-{n:012d}"
         r = e["resource"]
         r["id"] = f"sr-{n}"
-        r["identifier"] = draw(st.sampled_from([[], [{"system": r["identifier"][0]["system"], "value": f"p{n}"}]]))
+        if draw(st.booleans()):  # an item without an identifier is known by its id (FHIR has no empty arrays)
+            r["identifier"] = [{"system": r["identifier"][0]["system"], "value": f"p{n}"}]
+        else:
+            del r["identifier"]
         r["code"] = {"text": draw(_text)}
         r["performerType"] = {"text": draw(_text)}
         r["occurrenceTiming"] = {
@@ -194,6 +197,8 @@ def _advice(draw) -> dict[str, Any]:
         r["reasonReference"] = [{"reference": c["fullUrl"]} for c in picks]
         srs.append(e)
     plan["activity"] = [{"reference": {"reference": e["fullUrl"]}} for e in srs]
+    if not srs:
+        del plan["activity"]
     plan["addresses"] = [{"reference": c["fullUrl"]} for c in conds]
     comp["section"][0]["entry"] = [{"reference": c["fullUrl"]} for c in conds]
     doc["entry"] = keep[:1] + conds + srs + keep[1:]

@@ -37,6 +37,7 @@ JSON_KINDS = {
     "movement": "movement",
     "envelope": "envelope",
     "health-advice": "fhir",
+    "fhir": "fhir/base",
 }
 KIND_NAMES = [None, *sorted(k.name for k in kinds.all_kinds())]
 BASES = {kind: json_bases(kind, folder) for kind, folder in JSON_KINDS.items()}

@@ -1,4 +1,4 @@
-"""Tests for validators/fhir.py: the health-advice kind, its FHIR rules, and UK Core examples."""
+"""Tests for validators/fhir/advice.py: the health-advice kind and its rules, on top of the base FHIR checks."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def advice() -> dict[str, Any]:
 
 
 def check(doc: Any) -> validators.Report:
-    return validators.validate(doc, context=AS_OF)
+    return validators.validate(doc, "health-advice", context=AS_OF)
 
 
 def entry(doc: dict[str, Any], rtype: str, n: int = 0) -> dict[str, Any]:
@@ -43,9 +43,19 @@ def res(doc: dict[str, Any], rtype: str, n: int = 0) -> dict[str, Any]:
 
 
 def test_example_is_valid_with_no_issues(advice):
-    rep = check(advice)
+    rep = validators.validate(advice, context=AS_OF)
     assert rep.kind == "health-advice"
     assert rep.issues == []
+
+
+def test_a_document_without_ehcp_sections_is_plain_fhir(advice):
+    # A GP summary is a document Bundle too: it gets the base checks, not the health-advice rules.
+    for section in res(advice, "Composition")["section"]:
+        section["code"]["coding"][0]["system"] = fhir.UKCORE_HEADINGS_SYSTEM
+    del res(advice, "Organization")["identifier"]  # FHIR-ORGANISATION-ID: a health-advice rule
+    rep = validators.validate(advice, context=AS_OF)
+    assert rep.kind == "fhir" and rep.issues == []
+    assert "FHIR-ORGANISATION-ID" in check(advice).rules()
 
 
 def test_example_parses_with_r4b_models(advice):
@@ -53,8 +63,8 @@ def test_example_parses_with_r4b_models(advice):
 
 
 def test_every_fhir_rule_has_a_source_and_severity():
-    mine = [r for r in all_rules() if r.kind == "health-advice"]
-    assert len(mine) >= 15
+    mine = [r for r in all_rules() if r.kind in ("fhir", "health-advice")]
+    assert len(mine) >= 30
     for r in mine:
         assert r.id.startswith("FHIR-") and r.source and r.summary
 
@@ -186,11 +196,11 @@ def test_rule_passes_on_the_example(advice, rule_id):
 @pytest.mark.parametrize(
     ("mutate", "rule_id"),
     [
-        (_no_fullurl, "FHIR-FULLURL-UNIQUE"),
+        (_no_fullurl, "FHIR-FULLURL-PRESENT"),
         (_unknown_ehcp_section, "FHIR-SECTION-CODE"),
         (_wrong_entry_in_c, "FHIR-SECTION-CONTENT"),
         (_no_author_org, "FHIR-COMPOSITION-AUTHOR"),
-        (_two_nhs_numbers, "FHIR-PATIENT-NHS-NUMBER"),
+        (_two_nhs_numbers, "FHIR-UKCORE-NHS-NUMBER"),
         (_del(lambda d: res(d, "Composition"), "author"), "FHIR-COMPOSITION-AUTHOR"),
     ],
 )
@@ -216,16 +226,25 @@ def test_partial_dates_are_compared_by_their_range(advice):
     assert check(advice).valid
 
 
-def test_relative_and_restful_references_resolve(advice):
-    role = entry(advice, "PractitionerRole")
-    old_url = role["fullUrl"]
-    role["fullUrl"] = "https://fhir.example.nhs.uk/PractitionerRole/ot-1"
-    role["resource"]["id"] = "ot-1"
-    # Everything that pointed at the role's urn:uuid now says "PractitionerRole/ot-1".
-    doc = json.loads(json.dumps(advice).replace(f'"{old_url}"', '"PractitionerRole/ot-1"'))
+def test_restful_full_urls_and_relative_references_resolve(advice):
+    # Every entry at https://fhir.example.nhs.uk/Type/id, every reference written "Type/id".
+    text = json.dumps(advice)
+    for e in advice["entry"]:
+        r = e["resource"]
+        text = text.replace(f'"{e["fullUrl"]}"', f'"{r["resourceType"]}/{r["id"]}"')
+    doc = json.loads(text)
+    for e in doc["entry"]:
+        e["fullUrl"] = "https://fhir.example.nhs.uk/" + e["fullUrl"]
     rep = check(doc)
-    assert "FHIR-REFERENCE-RESOLVES" not in rep.rules(), rep.issues
-    assert rep.valid
+    assert rep.issues == []
+
+
+def test_a_relative_reference_from_a_urn_entry_does_not_resolve(advice):
+    # R4 resolves "Type/id" against the referring entry's RESTful fullUrl only (the HL7 validator agrees).
+    cond = res(advice, "Condition")
+    cond["subject"] = {"reference": f"Patient/{res(advice, 'Patient')['id']}"}
+    issue = next(i for i in check(advice).issues if i.rule == "FHIR-REFERENCE-RESOLVES")
+    assert "an entry has that type and id" in issue.message
 
 
 def test_contained_references(advice):
@@ -234,7 +253,7 @@ def test_contained_references(advice):
     cond["asserter"] = {"reference": "#p1"}
     assert "FHIR-REFERENCE-RESOLVES" not in check(advice).rules()
     cond["asserter"] = {"reference": "#p2"}
-    assert "FHIR-REFERENCE-RESOLVES" in check(advice).rules()
+    assert {"FHIR-REF-1", "FHIR-DOM-3"} <= check(advice).rules()
 
 
 # --- structure: FHIRPath locations, unknown types -------------------------------------
@@ -242,7 +261,7 @@ def test_contained_references(advice):
 
 def test_structure_errors_have_fhirpath_locations(data_dir):
     rep = validators.validate(data_dir / "fhir" / "structure-errors.json", context=AS_OF)
-    locs = {i.location for i in rep.issues if i.rule == "FHIR-STRUCTURE"}
+    locs = {i.location for i in rep.issues if i.rule in ("FHIR-STRUCTURE", "FHIR-VALUE")}
     assert "Bundle.entry[1].resource.identifier[0].value" in locs
     assert "Bundle.entry[1].resource.birthDate" in locs
     assert "Bundle.entry[1].resource.gender" in locs
@@ -271,11 +290,12 @@ def test_malformed_json_is_a_parse_issue(data_dir):
 
 
 def test_non_bundle_resource_is_a_clear_issue(data_dir):
-    rep = validators.validate(data_dir / "fhir" / "patient-only.json", context=AS_OF)
+    rep = validators.validate(data_dir / "fhir" / "patient-only.json", "health-advice", context=AS_OF)
     assert rep.kind == "health-advice" and not rep.valid
     (issue,) = rep.issues
     assert issue.rule == "FHIR-BUNDLE-DOCUMENT" and "not a Patient resource" in issue.message
-    assert "validate_resource" in issue.hint
+    assert "kind 'fhir'" in issue.hint
+    assert validators.validate(data_dir / "fhir" / "patient-only.json", context=AS_OF).kind == "fhir"
 
 
 def test_reference_cycles_terminate(data_dir):
@@ -322,7 +342,7 @@ def test_invalid_nhs_number_fixture(data_dir):
 # --- OperationOutcome -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["structure-errors.json", "patient-only.json", "malformed.json"])
+@pytest.mark.parametrize("name", ["structure-errors.json", "dangling-reference.json", "malformed.json"])
 def test_operation_outcome_parses_under_r4b(data_dir, name):
     rep = validators.validate(data_dir / "fhir" / name, context=AS_OF)
     oo = OperationOutcome.model_validate(operation_outcome([rep]))
@@ -385,14 +405,15 @@ def test_richard_smith_nhs_number_passes(shared_dir):
     assert "ID-NHS-NUMBER" not in fhir.validate_resource(doc, AS_OF).rules()
 
 
-def test_ukcore_patient_via_validate_is_told_to_use_a_bundle(shared_dir):
+def test_ukcore_patient_via_validate_is_a_fhir_resource(shared_dir):
     rep = validators.validate(_ukcore(shared_dir, "UKCore-Patient-RichardSmith-Example.json"))
-    assert rep.rules() == {"FHIR-BUNDLE-DOCUMENT"}
+    assert rep.kind == "fhir" and rep.issues == []
 
 
-def test_validate_resource_flags_structure_and_future_dates():
+def test_validate_resource_is_the_base_spec_only():
+    # A birthDate in the future is a sendx health-advice rule, not a FHIR one.
     rep = fhir.validate_resource({"resourceType": "Patient", "gender": 1, "birthDate": "2030-01-01"}, AS_OF)
-    assert rep.rules() == {"FHIR-STRUCTURE", "FHIR-DATE-FUTURE"}
+    assert rep.rules() == {"FHIR-STRUCTURE"}
     assert fhir.validate_resource({"resourceType": "Nope"}).rules() == {"FHIR-STRUCTURE"}
     assert fhir.validate_resource([]).rules() == {"FHIR-STRUCTURE"}  # type: ignore[arg-type]
 
