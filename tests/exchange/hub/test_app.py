@@ -106,6 +106,18 @@ def test_fhir_validate_returns_operation_outcome(client, world):
     assert r.status_code == 200 and r.json["resourceType"] == "OperationOutcome"
 
 
+def test_fhir_validate_checks_any_r4_resource(client, world):
+    h = world["health-RXH"]
+    nhs = "https://fhir.nhs.uk/Id/nhs-number"
+    patient = {"resourceType": "Patient", "identifier": [{"system": nhs, "value": "9434765919"}]}
+    r = client.post("/fhir/$validate", json=patient, headers=h.headers, content_type="application/fhir+json")
+    assert r.status_code == 200 and [i["severity"] for i in r.json["issue"]] == ["information"]
+    patient["identifier"].append({"system": nhs, "value": "943 476 5919"})
+    r = client.post("/fhir/$validate", json=patient, headers=h.headers, content_type="application/fhir+json")
+    found = {(i["details"]["coding"][0]["code"], i["expression"][0]) for i in r.json["issue"]}
+    assert found == {("FHIR-UKCORE-NHS-NUMBER", "Patient.identifier[1]"), ("ID-NHS-NUMBER", "Patient.identifier[1].value")}
+
+
 @pytest.mark.parametrize(
     "body",
     [
