@@ -100,9 +100,9 @@ def to_sarif(reports: Sequence[Report]) -> str:
 
 
 def _issue_code(rule: str) -> str:
-    if rule.endswith("-SCHEMA") or rule in ("DOC-PARSE", "FHIR-STRUCTURE"):
+    if rule.endswith("-SCHEMA") or rule in ("DOC-PARSE", "FHIR-STRUCTURE", "FHIR-EMPTY"):
         return "structure"
-    if rule.startswith("ID-"):
+    if rule.startswith("ID-") or rule == "FHIR-VALUE":
         return "value"
     if rule == "DOC-KIND":
         return "not-supported"

@@ -84,8 +84,10 @@ class BundleIndex:
         return idx
 
     @property
-    def type(self) -> Any:
-        return self.bundle.get("type")
+    def type(self) -> str | None:
+        """Bundle.type when it is a string (FHIR-STRUCTURE reports anything else)."""
+        value = self.bundle.get("type")
+        return value if isinstance(value, str) else None
 
     def resource(self, i: int) -> Mapping[str, Any]:
         return self.bundle["entry"][i]["resource"]  # type: ignore[no-any-return]
@@ -333,15 +335,15 @@ def _bundle_entry(idx: BundleIndex, ctx: Context) -> Iterator[Finding]:
         where = f"Bundle.entry[{i}]"
         if "search" in entry and kind != "searchset":
             yield Finding(f"{where}.search", "bdl-2: entry.search is only for a searchset")
-        if ("request" in entry) != (kind in _REQUESTS):
+        if kind is not None and ("request" in entry) != (kind in _REQUESTS):
             yield Finding(f"{where}.request", f"bdl-3: entry.request is {_needed(kind in _REQUESTS, kind)}")
-        if ("response" in entry) != (kind in _RESPONSES):
+        if kind is not None and ("response" in entry) != (kind in _RESPONSES):
             yield Finding(f"{where}.response", f"bdl-4: entry.response is {_needed(kind in _RESPONSES, kind)}")
         if not ("resource" in entry or "request" in entry or "response" in entry):
             yield Finding(where, "bdl-5: the entry has no resource (and no request or response)")
 
 
-def _needed(needed: bool, kind: Any) -> str:
+def _needed(needed: bool, kind: str) -> str:
     return f"required in a {kind} Bundle" if needed else f"not allowed in a {kind} Bundle"
 
 

@@ -164,7 +164,7 @@ class _Walk:
             if child is None:
                 if is_resource and key == "_id":
                     out.append(STRUCTURE.issue(f"{path}.id", "extensions are not allowed on Resource.id"))
-                elif key[:1] == "_" and (base := children.get(key[1:])) is not None and base.primitive is not None:
+                elif type(key) is str and key[:1] == "_" and (base := children.get(key[1:])) and base.primitive:
                     self.extensions(value, base, obj.get(key[1:]), f"{path}.{key}")
                 elif not (is_resource and key == "resourceType"):
                     out.append(STRUCTURE.issue(f"{path}.{key}", f"unrecognised property {key!r} (not in {_where(nd)})"))

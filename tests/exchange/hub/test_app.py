@@ -115,7 +115,10 @@ def test_fhir_validate_checks_any_r4_resource(client, world):
     patient["identifier"].append({"system": nhs, "value": "943 476 5919"})
     r = client.post("/fhir/$validate", json=patient, headers=h.headers, content_type="application/fhir+json")
     found = {(i["details"]["coding"][0]["code"], i["expression"][0]) for i in r.json["issue"]}
-    assert found == {("FHIR-UKCORE-NHS-NUMBER", "Patient.identifier[1]"), ("ID-NHS-NUMBER", "Patient.identifier[1].value")}
+    assert found == {
+        ("FHIR-UKCORE-NHS-NUMBER", "Patient.identifier[1]"),
+        ("ID-NHS-NUMBER", "Patient.identifier[1].value"),
+    }
 
 
 @pytest.mark.parametrize(

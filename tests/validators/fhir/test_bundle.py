@@ -53,3 +53,12 @@ def test_entries_without_resources_or_full_urls_are_indexed_safely() -> None:
     )
     assert [e[0] for e in idx.entries] == [1]
     assert idx.matches("urn:uuid:x") == []
+
+
+def test_a_bundle_type_that_is_not_a_string_is_a_finding_not_a_crash() -> None:
+    # Found by tests/fuzz: {"type": {...}} reached a dict look-up keyed by the type.
+    from sendx import validators
+
+    for junk in ({"x": 1}, ["document"], 7):
+        doc = {"resourceType": "Bundle", "type": junk, "entry": [{"fullUrl": "urn:uuid:1", "resource": patient("a")}]}
+        assert validators.validate(doc).rules() == {"FHIR-STRUCTURE"}

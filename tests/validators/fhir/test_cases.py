@@ -39,3 +39,14 @@ def test_valid_cases_are_recognised_as_fhir() -> None:
     for name in (n for n, c in CASES.items() if not c["rules"]):
         report = validators.validate(BASE / name)
         assert report.kind == "fhir" and report.issues == [], name
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("id-too-long.json", "value"), ("empty-array.json", "structure"), ("missing-required.json", "structure")],
+)
+def test_operation_outcome_issue_codes(name: str, code: str) -> None:
+    from sendx.validators.formats import operation_outcome
+
+    (issue,) = operation_outcome([validators.validate(BASE / name, "fhir")])["issue"]
+    assert issue["code"] == code and issue["expression"]

@@ -97,3 +97,8 @@ def test_r4_only_resource_types_are_read_from_the_r4_definitions() -> None:
     # No R4B model has these; the walk knows their elements, so it finds a wrong one.
     doc = {"resourceType": "SubstanceSpecification", "code": [{"code": {"text": "x"}, "notAnElement": 1}]}
     assert issues(doc) == [("FHIR-STRUCTURE", "SubstanceSpecification.code[0].notAnElement")]
+
+
+def test_keys_that_are_not_strings_are_unrecognised_not_a_crash() -> None:
+    # Only the Python API can hand over such a dict; JSON keys are always strings.
+    assert issues({**PATIENT, 1: "x"}) == [("FHIR-STRUCTURE", "Patient.1")]
