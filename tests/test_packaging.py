@@ -47,6 +47,8 @@ def test_the_wheel_holds_one_top_level_name_and_the_data(tmp_path: Path) -> None
         "sendx/schemas/ehcp/schema.json",
         "sendx/schemas/ctf/ctf.xsd",
         "sendx/schemas/codelists/cease-reasons.json",
+        "sendx/schemas/fhir/r4-structure.json",
+        "sendx/schemas/fhir/known-defects.json",
         "sendx/adapters/templates/la/dashboard.html.j2",
         "sendx/adapters/templates/style.css",
         "sendx/exchange/trust/SIGNING.md",
