@@ -141,10 +141,7 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
             hint="each key may appear once per object",
         ) from None
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON: {exc.msg}",
-            where=f"line {exc.lineno}, column {exc.colno}",
-        ) from None
+        raise _syntax_error(exc) from None
     except ValueError:  # int() refuses integers of more than sys.get_int_max_str_digits() digits
         raise InputError(
             "a number in the document has too many digits",
@@ -159,6 +156,18 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
     if surrogates or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
         _check_tree(doc, surrogates)
     return doc
+
+
+def _syntax_error(exc: json.JSONDecodeError) -> InputError:
+    """The decoder's reason as a whole sentence: its place is part of it, not only beside it.
+
+    Several of the decoder's reasons end in "at" ("Unterminated string starting at") and read
+    cut off unless the place follows.
+    """
+    place = f"line {exc.lineno}, column {exc.colno}"
+    reason = exc.msg[0].lower() + exc.msg[1:]
+    joined = f"{reason} {place}" if reason.endswith(" at") else f"{reason} at {place}"
+    return InputError(f"not valid JSON: {joined}", where=place)
 
 
 def _too_deep() -> TooLargeError:

@@ -13,6 +13,7 @@ import click
 
 from sendx import validators
 from sendx.exchange.cli import cli
+from sendx.validators import kinds
 from sendx.validators.errors import InputError
 from sendx.validators.formats import FORMATS, render
 from sendx.validators.report import Report
@@ -89,6 +90,9 @@ def validate_cmd(paths: tuple[str, ...], kind: str | None, fmt: str, as_of: dt.d
 @click.option("--kind", help="Only the rules of this kind.")
 def rules_cmd(fmt: str, kind: str | None) -> None:
     """List every rule: id, severity, kind, what it checks and its source."""
+    known = sorted(k.name for k in kinds.all_kinds())
+    if kind is not None and kind not in known:
+        raise InputError(f"unknown kind {kind!r}", where="--kind", hint=f"choose one of: {', '.join(known)}")
     rules = [r for r in all_rules() if kind is None or r.kind in (kind, "any")]
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in rules], indent=2))

@@ -113,3 +113,14 @@ def test_rules_lists_every_rule_with_source(run_cli) -> None:
     assert all(r["source"] and r["severity"] in ("error", "warning", "information") for r in rules)
     text = run_cli("rules").stdout
     assert "CoP" in text or "Code of Practice" in text
+
+
+def test_rules_of_an_unknown_kind_is_a_usage_error_naming_the_kinds(run_cli) -> None:
+    result = run_cli("rules", "--kind", "nope")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "unknown kind 'nope'" in result.stderr and "ehcp" in result.stderr and "ctf" in result.stderr
+
+
+def test_rules_of_a_kind_lists_its_rules_and_the_shared_ones(run_cli) -> None:
+    kinds = {r["kind"] for r in json.loads(run_cli("rules", "--kind", "passport", "--format", "json").stdout)}
+    assert kinds == {"passport", "any"}
