@@ -28,6 +28,7 @@ from sendx.adapters.templating import long_date, render
 from sendx.exchange.audit.figures import LaMetrics, MovementFilter, movements_csv, paginate
 from sendx.schemas import codelist
 from sendx.validators.errors import InputError
+from sendx.validators.wording import plural
 
 __all__ = [
     "LA_URLS",
@@ -180,10 +181,14 @@ def _bar_chart(
     title: str,
     caption: str,
     categories: list[str],
-    series: list[tuple[str, list[int]]],
+    series: list[tuple[str, list[int], tuple[str, str]]],
 ) -> dict[str, Any]:
-    """Geometry of a grouped vertical bar chart, drawn in SVG by ``la/_macros.html.j2``."""
-    top = max([1, *(v for _, values in series for v in values)])
+    """Geometry of a grouped vertical bar chart, drawn in SVG by ``la/_macros.html.j2``.
+
+    Each series is (legend name, values, (what one counts, what several count)), so a bar reads
+    "Mar 25: 1 placement", never "1 placements".
+    """
+    top = max([1, *(v for _, values, _ in series for v in values)])
     ticks = _ticks(top)
     scale_top = ticks[-1] or 1
     left, plot_h, pad_top = 36, 160, 10
@@ -195,7 +200,7 @@ def _bar_chart(
     every = max(1, -(-len(categories) * 40 // 640))  # thin the axis labels so they never overlap
     for i, cat in enumerate(categories):
         x0 = left + i * group_w + 3
-        for s, (name, values) in enumerate(series):
+        for s, (_, values, noun) in enumerate(series):
             h = plot_h * values[i] / scale_top
             bars.append(
                 {
@@ -204,13 +209,13 @@ def _bar_chart(
                     "w": round(bar_w - 1, 1),
                     "h": round(h, 1),
                     "colour": _CHART_COLOURS[s % len(_CHART_COLOURS)],
-                    "title": f"{cat}: {values[i]} {name.lower()}",
+                    "title": f"{cat}: {plural(values[i], *noun)}",
                 }
             )
         if i % every == 0:
             labels.append({"x": round(x0 + (group_w - 6) / 2, 1), "text": cat})
     desc = "; ".join(
-        f"{cat}: " + ", ".join(f"{values[i]} {name.lower()}" for name, values in series)
+        f"{cat}: " + ", ".join(plural(values[i], *noun) for _, values, noun in series)
         for i, cat in enumerate(categories)
     )
     return {
@@ -225,7 +230,7 @@ def _bar_chart(
         "ticks": [{"y": round(base - plot_h * t / scale_top, 1), "label": t} for t in ticks],
         "bars": bars,
         "labels": labels,
-        "series": [{"name": n, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (n, _) in enumerate(series)],
+        "series": [{"name": n, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (n, _, _) in enumerate(series)],
     }
 
 
@@ -240,8 +245,8 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
         "Moves into and out of alternative provision each month; the table below gives the same figures.",
         short,
         [
-            ("Into AP", [m.into_ap for m in metrics.ap_by_month]),
-            ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month]),
+            ("Into AP", [m.into_ap for m in metrics.ap_by_month], ("move into AP", "moves into AP")),
+            ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month], ("move out of AP", "moves out of AP")),
         ],
     )
     buckets = [
@@ -253,7 +258,7 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
         "Placements in alternative provision by length",
         "How long placements lasted (open ones so far); the table below gives the same figures.",
         ["< 6 wk", "6–12 wk", "12 wk–6 mo", "> 6 mo"],
-        [("Placements", [b["count"] for b in buckets])],
+        [("Placements", [b["count"] for b in buckets], ("placement", "placements"))],
     )
     return render(
         "la/dashboard.html.j2",
