@@ -185,7 +185,8 @@ def advice_to_ehcp_sections(bundle: Mapping[str, Any], *, context: Context | Non
     if not report.valid:
         first = report.errors[0]
         raise InputError(
-            f"the health advice is not valid ({plural(len(report.errors), 'error')}); first: {first.rule}: {first.message}",
+            f"the health advice is not valid ({plural(len(report.errors), 'error')}); "
+            f"first: {first.rule}: {first.message}",
             where=first.location,
             hint="run `sendx validate` on it to see every issue",
         )

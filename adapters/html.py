@@ -243,7 +243,7 @@ def render_document(
     from sendx.validators import parsing
 
     where = str(source) if isinstance(source, Path) else None
-    data = parsing.read_bytes(source, parsing.MAX_JSON_BYTES) if isinstance(source, Path) else source
+    data = parsing.read_json_bytes(source) if isinstance(source, Path) else source
     report = validators.validate(data, context=context)
     if report.kind != "ehcp":
         what = f"a {report.kind} document" if report.kind else "not a document sendx recognises"

@@ -29,7 +29,8 @@ def require_plan(plan: Any) -> Mapping[str, Any]:
     if issues:
         first = issues[0]
         raise InputError(
-            f"not an EHC plan: it does not match the EHCP schema ({plural(len(issues), 'error')}); first: {first.message}",
+            f"not an EHC plan: it does not match the EHCP schema ({plural(len(issues), 'error')}); "
+            f"first: {first.message}",
             where=first.location or None,
             hint="run `sendx validate` on it to see every issue",
         )

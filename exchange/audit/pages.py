@@ -230,7 +230,9 @@ def _bar_chart(
         "ticks": [{"y": round(base - plot_h * t / scale_top, 1), "label": t} for t in ticks],
         "bars": bars,
         "labels": labels,
-        "series": [{"name": n, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (n, _, _) in enumerate(series)],
+        "series": [
+            {"name": name, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (name, _, _) in enumerate(series)
+        ],
     }
 
 

@@ -78,7 +78,9 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
         cp = result.checkpoint
         assert cp is not None
         seen = len(before.checkpoints)
-        click.echo(f"log verified: {plural(result.entries, 'entry', 'entries')}, checkpoint size {cp.size} ({cp.origin})")
+        click.echo(
+            f"log verified: {plural(result.entries, 'entry', 'entries')}, checkpoint size {cp.size} ({cp.origin})"
+        )
         if seen:
             click.echo(f"consistent with {plural(seen, 'checkpoint')} seen before; state kept in {path}")
         else:

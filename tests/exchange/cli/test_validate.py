@@ -124,3 +124,17 @@ def test_rules_of_an_unknown_kind_is_a_usage_error_naming_the_kinds(run_cli) -> 
 def test_rules_of_a_kind_lists_its_rules_and_the_shared_ones(run_cli) -> None:
     kinds = {r["kind"] for r in json.loads(run_cli("rules", "--kind", "passport", "--format", "json").stdout)}
     assert kinds == {"passport", "any"}
+
+
+def test_validate_reads_standard_input(run_cli) -> None:
+    plan = schemas.examples("ehcp")[0].read_bytes()
+    result = run_cli("validate", "-", "--as-of", "2026-04-01", input=plan)
+    assert result.exit_code == 0 and "<stdin>: ehcp: valid" in result.stdout, result.output
+    bad = run_cli("validate", "-", "--format", "json", input=b'{"a": ')
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["files"][0]["path"] == "<stdin>"
+
+
+def test_validate_reads_a_ctf_from_standard_input_beside_files(run_cli) -> None:
+    ctf = schemas.examples("ctf")[0]
+    result = run_cli("validate", "-", ctf, input=ctf.read_bytes())
+    assert result.exit_code == 0 and result.stdout.count(": ctf: valid") == 2, result.output
