@@ -35,6 +35,7 @@ __all__ = [
     "movements_csv_for",
     "render_access",
     "render_dashboard",
+    "render_home",
     "render_log",
     "render_movements",
     "render_problem",
@@ -51,6 +52,7 @@ LA_URLS: dict[str, str] = {
     "access": "/la/access",
     "sign_in": "/la/sign-in",
     "sign_out": "/la/sign-out",
+    "home": "/",
 }
 _NAV = (("dashboard", "Overview"), ("movements", "Movements"), ("log", "Movement log"), ("access", "Who read what"))
 _CHART_COLOURS = ("var(--chart-a)", "var(--chart-b)", "var(--chart-c)")
@@ -325,6 +327,25 @@ def _when(value: object) -> str:
     return f"{long_date(moment.date())} at {moment.strftime('%H:%M')}{zone}"
 
 
+def render_home(
+    *,
+    who: Mapping[str, Any] | None = None,
+    role_name: str = "",
+    plans: Iterable[Mapping[str, Any]] = (),
+    la: Mapping[str, Any] | None = None,
+    **kw: Any,
+) -> str:
+    """The hub's home page: what it is and where to sign in; once signed in (``who``, any role),
+    the EHC plans sent to the participant (transfers: ``id``, ``created``, ``sender``) and, for
+    an LA (``la``), the way to its area's pages."""
+    layout = _layout(la, "home", who["name"] if who else "Home", section="Records exchange", **kw)
+    if la is None:
+        layout["nav"] = ()
+    if who and not la:
+        layout["user"] = layout["user"] or f"{who['name']} ({who['id']})"
+    return render("la/home.html.j2", **layout, who=who, role_name=role_name, plans=list(plans))
+
+
 def render_problem(
     status: int,
     title: str,
@@ -339,7 +360,7 @@ def render_problem(
     ``la`` is the signed-in LA, or None when nobody is (the page then offers the sign-in page).
     """
     layout = _layout(la, "problem", title, **kw)
-    if la is None:  # nobody signed in: the audit navigation would only lead back to sign-in
+    if la is None:  # no LA signed in: the audit navigation would only lead back to sign-in
         layout["nav"] = ()
     return render(
         "la/problem.html.j2",

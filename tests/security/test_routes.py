@@ -97,6 +97,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/la/log/verify"): Route(PAGE, "/la/log/verify"),
     ("GET", "/la/access"): Route(PAGE, "/la/access"),
     ("GET", "/plans/<tid>"): Route(PARTIES, "/plans/{tid}"),
+    ("GET", "/"): Route(PUBLIC, "/"),  # the home page: what a participant may read, once signed in
+    ("GET", "/la"): Route(PUBLIC, "/la"),  # on to the overview, which is the LA's
 }
 
 
@@ -212,14 +214,16 @@ def test_every_api_route_holds_each_participant_to_its_decision(client, world, s
 
 
 def test_pages_open_only_for_a_signed_in_la(app, world, scene) -> None:
-    """Only an LA can sign in; a Bearer token, even an LA's, does not open an LA page."""
+    """Any participant signs in, but only an LA opens an LA page; a Bearer token, even an LA's, opens none."""
     school, la = world[SENDER], world["la-330"]
     pages = [(m, r) for (m, r), route in ROUTES.items() if route.who == PAGE and m == "GET"]
     anonymous = app.test_client()
-    refused = sign_in(anonymous, school)
-    assert refused.status_code == 403
     for _, rule in pages:
         assert _is_sign_in_redirect(anonymous.get(rule, headers=la.headers)), rule
+    signed_in_school = app.test_client()
+    assert sign_in(signed_in_school, school).status_code == 303
+    for _, rule in pages:
+        assert signed_in_school.get(rule).status_code == 403, rule
     browser = app.test_client()
     assert sign_in(browser, la).status_code == 303
     for _, rule in pages:
