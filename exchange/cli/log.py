@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from sendx.exchange.cli import cli
+from sendx.exchange.home import private_dir
 from sendx.validators.errors import InputError
 from sendx.validators.wording import plural
 
@@ -22,7 +23,7 @@ _RECEIPT_LIMIT = 64 * 1024
 
 
 def _default_state(hub_url: str) -> Path:
-    from sendx.exchange.hub.config import default_home
+    from sendx.exchange.home import default_home
 
     # One state per hub: what was seen at one hub says nothing about another.
     name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
@@ -70,7 +71,7 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
             hint=f"entries are numbered from 0 to {result.entries - 1}" if result.entries else "the log is empty",
         )
     if result.ok:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         result.state.save(path)
     if fmt == "json":
         click.echo(json.dumps({**result.to_dict(), "state": str(path)}, indent=2))

@@ -53,6 +53,7 @@ __all__ = [
     "Verified",
     "canonical_json",
     "default_signature_path",
+    "envelope_sidecar",
     "sign_bytes",
     "sign_document",
     "sign_envelope",
@@ -498,14 +499,30 @@ def sign_file(path: Path, key: SigningKey, out: Path | None = None, *, signed_at
     return target
 
 
-def _read_signature(path: Path) -> Signature:
+def envelope_sidecar(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """What to keep beside a document taken out of a signed envelope (``sendx fetch -o``).
+
+    The envelope without its document: the sender's signature covers the whole envelope, so
+    ``verify_file`` puts the file's content back in its place and checks that signature.  Kept
+    at the path ``sendx sign`` would use, it makes ``sendx verify FILE`` prove who sent FILE.
+    """
+    if not _is_envelope(envelope) or "signature" not in envelope:
+        raise InputError("only a signed envelope leaves a sidecar")
+    return {k: v for k, v in envelope.items() if k != "document"}
+
+
+def _read_signature(path: Path) -> Signature | dict[str, Any]:
+    """A sidecar: a ``Signature`` (``sendx sign``), or an envelope without its document (``sendx fetch``)."""
     from sendx.validators.parsing import load_json, read_bytes
 
     if not path.exists():
         raise InputError(f"no signature file {path}", hint="name it with --sig, or sign the file first")
     text = read_bytes(path, 1024 * 1024).strip()
     if text.startswith(b"{"):
-        return Signature.from_dict(load_json(text))
+        data = load_json(text)
+        if _is_envelope(data) and "document" not in data:
+            return data
+        return Signature.from_dict(data)
     try:
         return Signature.from_jws(text.decode("ascii"))
     except UnicodeDecodeError:
@@ -515,10 +532,18 @@ def _read_signature(path: Path) -> Signature:
 def verify_file(
     path: Path, registry: TrustRegistry, sig_path: Path | None = None, *, now: dt.datetime | None = None
 ) -> Verified:
-    """Verify a file signed by ``sign_file``: its sidecar, or its own envelope signature."""
+    """Verify a file signed by ``sign_file`` (its sidecar, or its own envelope signature), or taken out
+    of an envelope by ``sendx fetch -o`` (the envelope kept as its sidecar: ``envelope_sidecar``)."""
     fmt, data, doc = _read_document(path)
-    if fmt == "xml":
-        return verify_bytes(data, _read_signature(sig_path or default_signature_path(path)), registry, now=now)
     if sig_path is None and _is_envelope(doc):
         return verify_envelope(doc, registry, now=now)
-    return verify_json(doc, _read_signature(sig_path or default_signature_path(path)), registry, now=now)
+    signature = _read_signature(sig_path or default_signature_path(path))
+    if isinstance(signature, dict):  # the envelope FILE came in: FILE must be exactly its document
+        try:
+            document = data.decode("utf-8") if fmt == "xml" else doc
+        except UnicodeDecodeError:
+            raise SignatureError(Failure.PAYLOAD_ALTERED, "the file is not the text the envelope carried") from None
+        return verify_envelope({**signature, "document": document}, registry, now=now)
+    if fmt == "xml":
+        return verify_bytes(data, signature, registry, now=now)
+    return verify_json(doc, signature, registry, now=now)

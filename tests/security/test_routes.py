@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/participants"): Route(ADMIN, "/v1/participants"),
     ("POST", "/v1/participants"): Route(ADMIN, "/v1/participants", _new_participant),
     ("GET", "/v1/participants/<pid>/keys"): Route(ANY, f"/v1/participants/{SENDER}/keys"),
+    ("GET", "/v1/keys"): Route(ANY, "/v1/keys"),  # public keys only: anyone may verify a signature
     ("POST", "/v1/participants/<pid>/keys"): Route(
         ADMIN, "/v1/participants/la-331/keys", lambda a: SigningKey.generate("la-331").public_jwk
     ),
