@@ -138,3 +138,19 @@ def test_validate_reads_a_ctf_from_standard_input_beside_files(run_cli) -> None:
     ctf = schemas.examples("ctf")[0]
     result = run_cli("validate", "-", ctf, input=ctf.read_bytes())
     assert result.exit_code == 0 and result.stdout.count(": ctf: valid") == 2, result.output
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        (DATA / "ctf" / "ctf-attack-billion-laughs.xml").read_bytes(),
+        b'<?xml version="1.0"?>\n<!DOCTYPE CTfile [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<CTfile>&xxe;</CTfile>\n',
+    ],
+    ids=["billion-laughs", "xxe"],
+)
+def test_validate_refuses_an_xml_bomb_in_sendx_words(run_cli, tmp_path: Path, bomb: bytes) -> None:
+    path = tmp_path / "bomb.xml"
+    path.write_bytes(bomb)
+    result = run_cli("validate", path)
+    assert result.exit_code == 1 and "XML with a document type declaration (<!DOCTYPE ...>) is refused" in result.stdout
+    assert "root:" not in result.output and "amplification" not in result.output
