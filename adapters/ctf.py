@@ -1,12 +1,12 @@
 """CTF XML ⇄ pupil-record JSON, and CTF → pupil movement events.
 
 Sits at *adapt* in the flow (bytes → parse → validate → adapt → sign → exchange).  The
-JSON shape is documented in ``schemas/ctf/pupil-json.md``.  The mapping is table driven
-(``_MODELS``: element → fields) and lossless by construction: an element is given its
-friendly JSON form only when that form can say everything about it; anything else
-(unknown elements, attributes, repeated singletons) is kept as a generic element in
-``_other``, and ``_order`` records the document order whenever it differs from the
-default.  CTF → JSON → CTF therefore reproduces the same canonical XML (C14N, ignoring
+JSON shape is documented in ``schemas/ctf/pupil-json.md`` and checked by ``schemas/pupil-json/``
+(a document kind of its own).  The mapping is table driven (``_MODELS``: element → fields) and
+lossless by construction: an element is given its friendly JSON form only when that form can
+say everything about it; anything else (unknown elements, attributes, repeated singletons) is
+kept as a generic element in ``_other``, and ``_order`` records the document order whenever
+it differs from the default.  CTF → JSON → CTF therefore reproduces the same canonical XML (C14N, ignoring
 indentation and comments).  Input is parsed with the hardened ``validators.xml`` and
 streamed pupil by pupil.
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 from lxml import etree
 
+from sendx import schemas
 from sendx.validators import xml as safe_xml
 from sendx.validators.errors import InputError
 
@@ -33,7 +34,7 @@ __all__ = [
     "pupils_to_ctf",
 ]
 
-PUPILS_SCHEMA_ID = "https://schemas.sendx.org.uk/ctf-pupils/v1"
+PUPILS_SCHEMA_ID = schemas.schema_id("pupil-json")
 #: Most attributes one element may carry.  CTF elements carry none, and lxml reads and
 #: writes an element's attributes in time quadratic in their number (40,000 took minutes).
 MAX_ATTRIBUTES = 100

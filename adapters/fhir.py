@@ -37,6 +37,7 @@ from sendx.validators.fhir import (
 from sendx.validators.identifiers import is_valid_nhs_number
 from sendx.validators.report import Report
 from sendx.validators.rules import Context
+from sendx.validators.wording import plural
 
 __all__ = [
     "GROUP_SIZE_EXT",
@@ -79,10 +80,6 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
-def _plural(n: Any, word: str) -> str:
-    return f"{_num(n)} {word}" + ("" if n == 1 else "s")
-
-
 def frequency_text(timing: Mapping[str, Any]) -> str | None:
     """How often, in words, from a FHIR Timing: its ``code.text``, else its ``repeat``."""
     code = timing.get("code")
@@ -92,12 +89,12 @@ def frequency_text(timing: Mapping[str, Any]) -> str | None:
     if not isinstance(rep, Mapping) or not rep.get("frequency") or not rep.get("period"):
         return None
     unit = rep.get("periodUnit")
-    sessions = _plural(rep["frequency"], "session")
+    sessions = plural(rep["frequency"], "session")
     if rep.get("duration") and rep.get("durationUnit") in _UNIT_WORDS:
-        sessions += f" of {_plural(rep['duration'], _UNIT_WORDS[rep['durationUnit']])}"
+        sessions += f" of {plural(rep['duration'], _UNIT_WORDS[rep['durationUnit']])}"
     if rep["period"] == 1 and unit in _PER_ONE:
         return f"{sessions} {_PER_ONE[unit]}"
-    return f"{sessions} every {_plural(rep['period'], _UNIT_WORDS.get(unit, str(unit)))}"
+    return f"{sessions} every {plural(rep['period'], _UNIT_WORDS.get(unit, str(unit)))}"
 
 
 def duration_text(resource: Mapping[str, Any], timing: Mapping[str, Any]) -> str | None:
@@ -117,7 +114,7 @@ def duration_text(resource: Mapping[str, Any], timing: Mapping[str, Any]) -> str
             return f"from {start} to {end}"
         return f"from {start}" if start else f"until {end}"
     if rep.get("count"):
-        return f"{_plural(rep['count'], 'session')} in total"
+        return f"{plural(rep['count'], 'session')} in total"
     return None
 
 
@@ -188,7 +185,8 @@ def advice_to_ehcp_sections(bundle: Mapping[str, Any], *, context: Context | Non
     if not report.valid:
         first = report.errors[0]
         raise InputError(
-            f"the health advice is not valid ({len(report.errors)} error(s)); first: {first.rule}: {first.message}",
+            f"the health advice is not valid ({plural(len(report.errors), 'error')}); "
+            f"first: {first.rule}: {first.message}",
             where=first.location,
             hint="run `sendx validate` on it to see every issue",
         )

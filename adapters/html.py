@@ -19,9 +19,10 @@ from typing import Any
 
 from sendx import validators
 from sendx.adapters.templating import label, render
-from sendx.validators.errors import InputError, UnsupportedKindError
+from sendx.validators.errors import InputError, InvalidDocumentError, UnsupportedKindError
 from sendx.validators.report import Report
 from sendx.validators.rules import Context
+from sendx.validators.wording import plural
 
 __all__ = ["CONTRAST_PAIRS", "PROGRESS", "render_document", "render_plan"]
 
@@ -236,13 +237,13 @@ def render_document(
 ) -> tuple[str, Report]:
     """Validate ``source`` as an EHCP and render it: ``(html, report)``.
 
-    Refuses (``UnsupportedKindError``) a document of another kind and (``InputError``) an EHCP
-    with errors, naming the first few; warnings are returned in the report for the caller to show.
+    Refuses (``UnsupportedKindError``) a document of another kind and (``InvalidDocumentError``)
+    an EHCP with errors, naming the first few; warnings are returned in the report for the caller to show.
     """
     from sendx.validators import parsing
 
     where = str(source) if isinstance(source, Path) else None
-    data = parsing.read_bytes(source, parsing.MAX_JSON_BYTES) if isinstance(source, Path) else source
+    data = parsing.read_json_bytes(source) if isinstance(source, Path) else source
     report = validators.validate(data, context=context)
     if report.kind != "ehcp":
         what = f"a {report.kind} document" if report.kind else "not a document sendx recognises"
@@ -255,8 +256,8 @@ def render_document(
     if not report.valid:
         shown = "; ".join(f"{i.location or '/'}: {i.message} [{i.rule}]" for i in report.errors[:3])
         more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
-        raise InputError(
-            f"the plan has {len(report.errors)} error(s): {shown}{more}",
+        raise InvalidDocumentError(
+            f"the plan has {plural(len(report.errors), 'error')}: {shown}{more}",
             where=where,
             hint="run `sendx validate` on it for the full report, fix the errors, then render again",
         )

@@ -16,6 +16,7 @@ from typing import Any
 from sendx.validators.errors import InputError
 from sendx.validators.rules import get_rule
 from sendx.validators.schema import schema_issues
+from sendx.validators.wording import plural
 
 __all__ = ["require_plan"]
 
@@ -28,7 +29,8 @@ def require_plan(plan: Any) -> Mapping[str, Any]:
     if issues:
         first = issues[0]
         raise InputError(
-            f"not an EHC plan: it does not match the EHCP schema ({len(issues)} error(s)); first: {first.message}",
+            f"not an EHC plan: it does not match the EHCP schema ({plural(len(issues), 'error')}); "
+            f"first: {first.message}",
             where=first.location or None,
             hint="run `sendx validate` on it to see every issue",
         )

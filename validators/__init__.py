@@ -66,7 +66,7 @@ def validate(
         return _validate_xml(data if isinstance(data, Path) else raw, kind, ctx, path)
     try:
         if isinstance(data, Path):
-            raw = parsing.read_bytes(data, parsing.MAX_JSON_BYTES)
+            raw = parsing.read_json_bytes(data)
         doc = parsing.load_json(raw)
     except InputError as exc:
         return _parse_failure(exc, kind, path)

@@ -13,6 +13,7 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "InputError",
+    "InvalidDocumentError",
     "NotAuthorisedError",
     "NotFoundError",
     "SendxError",
@@ -81,6 +82,17 @@ class UnsupportedKindError(InputError):
 
     status = 422
     code = "unsupported-kind"
+
+
+class InvalidDocumentError(InputError):
+    """The document was read but breaks its standard: fix the document.
+
+    Exit status 1, as ``sendx validate`` exits for an invalid document (2 is for usage and I/O).
+    """
+
+    status = 422
+    exit_code = 1
+    code = "invalid-document"
 
 
 class NotAuthorisedError(SendxError):

@@ -13,6 +13,7 @@ from typing import Any
 
 from sendx.validators.report import Report, Severity
 from sendx.validators.rules import all_rules
+from sendx.validators.wording import plural
 
 __all__ = ["FORMATS", "render", "to_json", "to_operation_outcome", "to_sarif", "to_text"]
 
@@ -28,7 +29,7 @@ def to_text(reports: Sequence[Report], *, color: bool = False) -> str:
             if i.hint:
                 lines.append(f"      fix: {i.hint}")
     n_bad = sum(not r.valid for r in reports)
-    lines.append(f"{len(reports)} file(s) checked, {n_bad} invalid")
+    lines.append(f"{plural(len(reports), 'file')} checked, {n_bad} invalid")
     return "\n".join(lines) + "\n"
 
 

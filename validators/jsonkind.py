@@ -147,7 +147,7 @@ _ID_HINTS = {
 def register_json_kind(name: str, *, description: str, identifiers: Mapping[str, str]) -> Kind:
     """Register a JSON kind backed by ``schemas/<name>/schema.json`` and its rules."""
     sid = schemas.schema_id(name)
-    family = f"{schemas.BASE_URI}{name}/"
+    family = sid.rpartition("/")[0] + "/"  # ".../ehcp/v1" → ".../ehcp/": every version of it
     schema_rule = declare(
         f"{name.upper()}-SCHEMA",
         severity="error",

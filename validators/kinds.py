@@ -1,8 +1,8 @@
 """The document-kind registry: recognise what a document is and dispatch to its validator.
 
 Each kind (``ehcp``, ``passport``, ``movement``, ``envelope``, ``ctf``,
-``health-advice``, ``fhir``) registers a ``Kind`` saying which syntax it uses, how to recognise a
-parsed document of that kind, and how to validate it.  ``validators.validate`` asks this
+``health-advice``, ``fhir``, ``pupil-json``) registers a ``Kind`` saying which syntax it uses,
+how to recognise a parsed document of that kind, and how to validate it.  ``validators.validate`` asks this
 registry; nothing else needs to know the list of kinds.
 """
 
@@ -45,6 +45,7 @@ _KIND_MODULES = (
     "sendx.validators.envelope",
     "sendx.validators.fhir",
     "sendx.validators.ctf",
+    "sendx.validators.pupiljson",
 )
 
 

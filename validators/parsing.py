@@ -12,25 +12,67 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sendx.validators.errors import InputError, TooLargeError
+from sendx import schemas
+from sendx.validators.errors import ConfigError, InputError, TooLargeError
 
 __all__ = [
-    "MAX_JSON_BYTES",
+    "CTF_JSON_FACTOR",
     "MAX_JSON_DEPTH",
-    "MAX_XML_BYTES",
+    "json_limit",
     "load_json",
+    "max_ctf_json_bytes",
     "read_bytes",
+    "read_json_bytes",
     "sniff_file",
     "sniff_format",
 ]
 
-#: Largest JSON document accepted (an EHCP is tens of kB; a big FHIR Bundle a few MB).
-MAX_JSON_BYTES = int(os.environ.get("SENDX_MAX_JSON_BYTES", 20 * 1024 * 1024))
-#: Largest XML document accepted (a 10,000-pupil CTF is well under this).
-MAX_XML_BYTES = int(os.environ.get("SENDX_MAX_XML_BYTES", 512 * 1024 * 1024))
+
+#: The size limits, read from the environment when first used (so that a wrong setting is a
+#: ``ConfigError`` where sendx can report it, not a failure to import): name → (setting, default).
+#:
+#: - ``MAX_JSON_BYTES``: the largest JSON document (an EHCP is tens of kB; a big FHIR Bundle a few
+#:   MB); a CTF's pupil JSON has its own limit, ``max_ctf_json_bytes()``.
+#: - ``MAX_CTF_BYTES``: the largest CTF (a 100,000-pupil CTF is under the default).
+#: - ``MAX_XML_BYTES``: the largest XML document: every XML document sendx reads is a CTF.
+_SIZE_SETTINGS = {
+    "MAX_JSON_BYTES": ("SENDX_MAX_JSON_BYTES", 20 * 1024 * 1024),
+    "MAX_CTF_BYTES": ("SENDX_MAX_CTF_BYTES", 512 * 1024 * 1024),
+    "MAX_XML_BYTES": ("SENDX_MAX_CTF_BYTES", 512 * 1024 * 1024),
+}
+
+
+def __getattr__(name: str) -> int:
+    """The size limits (PEP 562): read once from their setting, then kept as module attributes."""
+    if name not in _SIZE_SETTINGS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    setting, default = _SIZE_SETTINGS[name]
+    raw = os.environ.get(setting)
+    value = default
+    if raw:
+        try:
+            value = int(raw.strip().replace("_", ""))
+        except ValueError:
+            value = -1
+        if value < 1024:
+            raise ConfigError(f"{setting} must be a whole number of bytes, at least 1024, not {raw!r}")
+    globals()[name] = value
+    return value
+
+
+def _limit(name: str) -> int:
+    # A global name does not reach the module's __getattr__: look the limit up as an attribute.
+    return int(globals().get(name) or __getattr__(name))
+
+
+#: How much larger than its CTF a CTF's pupil JSON may be.  JSON spells out what XML leaves
+#: implicit (unmodelled elements as ``{"element": ...}`` objects): a 10,000-pupil synthetic CTF
+#: measured 1.12 times as large as JSON.  ``sendx convert`` refuses to write a pupil JSON over the limit.
+CTF_JSON_FACTOR = 2
 #: Deepest nesting of JSON arrays and objects accepted.  Real documents stay under 20 levels;
 #: the libraries that handle a document after parsing (jsonschema-rs, orjson) give up near
 #: 255, and a limit set by Python's recursion depth would depend on the caller's stack.
@@ -61,13 +103,47 @@ def read_bytes(path: Path, limit: int) -> bytes:
             raise TooLargeError(
                 f"file is {size:,} bytes, more than the limit of {limit:,}",
                 where=str(path),
-                hint="split the file, or raise the limit with SENDX_MAX_JSON_BYTES / "
-                "SENDX_MAX_XML_BYTES if it is genuine",
+                hint="split the file, or if it is genuine raise the limit: SENDX_MAX_JSON_BYTES for JSON "
+                "documents, SENDX_MAX_CTF_BYTES for a CTF (XML, or its pupil JSON)",
             )
         with path.open("rb") as fh:
             return fh.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
+
+
+def max_ctf_json_bytes() -> int:
+    """Largest pupil JSON (a CTF's JSON form) accepted: ``CTF_JSON_FACTOR`` times the CTF limit."""
+    return CTF_JSON_FACTOR * _limit("MAX_CTF_BYTES")
+
+
+@cache
+def _ctf_json_start() -> re.Pattern[bytes]:
+    # What `sendx convert --to pupil-json` writes first: the object's "$schema", naming the family.
+    family = schemas.schema_id("pupil-json").rpartition("/")[0] + "/"
+    return re.compile(
+        rb'(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r\n]*"\$schema"[ \t\r\n]*:[ \t\r\n]*"' + re.escape(family.encode())
+    )
+
+
+def json_limit(head: bytes) -> int:
+    """The size limit for a JSON document that starts with ``head``.
+
+    A CTF's pupil JSON (its ``$schema`` first, as sendx writes it) may be as large as a CTF's
+    JSON form; any other JSON document is held to ``MAX_JSON_BYTES``.  Deciding from the first
+    bytes lets a file be refused before it is read.
+    """
+    return max_ctf_json_bytes() if _ctf_json_start().match(head) else _limit("MAX_JSON_BYTES")
+
+
+def read_json_bytes(path: Path) -> bytes:
+    """A JSON file's bytes, refused before reading if larger than its kind may be (``json_limit``)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
+    return read_bytes(path, json_limit(head))
 
 
 def sniff_format(data: bytes) -> str:
@@ -110,8 +186,10 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
+def load_json(data: bytes | str, *, limit: int | None = None) -> Any:
     """Parse JSON strictly: UTF-8, no duplicate keys, no NaN/Infinity, bounded size/depth.
+
+    ``limit`` defaults to the document's own (``json_limit``: larger for a CTF's pupil JSON).
 
     Duplicate keys are refused because two readers of the same bytes could otherwise see
     two different documents — fatal for anything that is signed.  Lone surrogates
@@ -119,6 +197,9 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
     digit limit are refused too (RFC 8259 §8.2, RFC 7493): they are not interoperable, and
     every later step (schema, canonical form, database) would fail on them.
     """
+    if limit is None:
+        head = data[:_SNIFF_BYTES]
+        limit = json_limit(head if isinstance(head, bytes) else head.encode("utf-8", "replace"))
     if len(data) > limit:
         raise TooLargeError(f"JSON document is {len(data):,} bytes, more than the limit of {limit:,}")
     if isinstance(data, bytes):
@@ -141,10 +222,7 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
             hint="each key may appear once per object",
         ) from None
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON: {exc.msg}",
-            where=f"line {exc.lineno}, column {exc.colno}",
-        ) from None
+        raise _syntax_error(exc) from None
     except ValueError:  # int() refuses integers of more than sys.get_int_max_str_digits() digits
         raise InputError(
             "a number in the document has too many digits",
@@ -159,6 +237,18 @@ def load_json(data: bytes | str, *, limit: int = MAX_JSON_BYTES) -> Any:
     if surrogates or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
         _check_tree(doc, surrogates)
     return doc
+
+
+def _syntax_error(exc: json.JSONDecodeError) -> InputError:
+    """The decoder's reason as a whole sentence: its place is part of it, not only beside it.
+
+    Several of the decoder's reasons end in "at" ("Unterminated string starting at") and read
+    cut off unless the place follows.
+    """
+    place = f"line {exc.lineno}, column {exc.colno}"
+    reason = exc.msg[0].lower() + exc.msg[1:]
+    joined = f"{reason} {place}" if reason.endswith(" at") else f"{reason} at {place}"
+    return InputError(f"not valid JSON: {joined}", where=place)
 
 
 def _too_deep() -> TooLargeError:

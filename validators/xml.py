@@ -62,6 +62,7 @@ def _open(source: bytes | Path) -> tuple[IO[bytes], int]:
                 raise TooLargeError(
                     f"XML file is {size:,} bytes, more than the limit of {MAX_XML_BYTES:,}",
                     where=str(source),
+                    hint="split the file, or raise SENDX_MAX_CTF_BYTES if it is genuine",
                 )
             return source.open("rb"), size
         except OSError as exc:

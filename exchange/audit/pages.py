@@ -28,12 +28,14 @@ from sendx.adapters.templating import long_date, render
 from sendx.exchange.audit.figures import LaMetrics, MovementFilter, movements_csv, paginate
 from sendx.schemas import codelist
 from sendx.validators.errors import InputError
+from sendx.validators.wording import plural
 
 __all__ = [
     "LA_URLS",
     "movements_csv_for",
     "render_access",
     "render_dashboard",
+    "render_home",
     "render_log",
     "render_movements",
     "render_problem",
@@ -50,6 +52,7 @@ LA_URLS: dict[str, str] = {
     "access": "/la/access",
     "sign_in": "/la/sign-in",
     "sign_out": "/la/sign-out",
+    "home": "/",
 }
 _NAV = (("dashboard", "Overview"), ("movements", "Movements"), ("log", "Movement log"), ("access", "Who read what"))
 _CHART_COLOURS = ("var(--chart-a)", "var(--chart-b)", "var(--chart-c)")
@@ -180,10 +183,14 @@ def _bar_chart(
     title: str,
     caption: str,
     categories: list[str],
-    series: list[tuple[str, list[int]]],
+    series: list[tuple[str, list[int], tuple[str, str]]],
 ) -> dict[str, Any]:
-    """Geometry of a grouped vertical bar chart, drawn in SVG by ``la/_macros.html.j2``."""
-    top = max([1, *(v for _, values in series for v in values)])
+    """Geometry of a grouped vertical bar chart, drawn in SVG by ``la/_macros.html.j2``.
+
+    Each series is (legend name, values, (what one counts, what several count)), so a bar reads
+    "Mar 25: 1 placement", never "1 placements".
+    """
+    top = max([1, *(v for _, values, _ in series for v in values)])
     ticks = _ticks(top)
     scale_top = ticks[-1] or 1
     left, plot_h, pad_top = 36, 160, 10
@@ -195,7 +202,7 @@ def _bar_chart(
     every = max(1, -(-len(categories) * 40 // 640))  # thin the axis labels so they never overlap
     for i, cat in enumerate(categories):
         x0 = left + i * group_w + 3
-        for s, (name, values) in enumerate(series):
+        for s, (_, values, noun) in enumerate(series):
             h = plot_h * values[i] / scale_top
             bars.append(
                 {
@@ -204,13 +211,13 @@ def _bar_chart(
                     "w": round(bar_w - 1, 1),
                     "h": round(h, 1),
                     "colour": _CHART_COLOURS[s % len(_CHART_COLOURS)],
-                    "title": f"{cat}: {values[i]} {name.lower()}",
+                    "title": f"{cat}: {plural(values[i], *noun)}",
                 }
             )
         if i % every == 0:
             labels.append({"x": round(x0 + (group_w - 6) / 2, 1), "text": cat})
     desc = "; ".join(
-        f"{cat}: " + ", ".join(f"{values[i]} {name.lower()}" for name, values in series)
+        f"{cat}: " + ", ".join(plural(values[i], *noun) for _, values, noun in series)
         for i, cat in enumerate(categories)
     )
     return {
@@ -225,7 +232,9 @@ def _bar_chart(
         "ticks": [{"y": round(base - plot_h * t / scale_top, 1), "label": t} for t in ticks],
         "bars": bars,
         "labels": labels,
-        "series": [{"name": n, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (n, _) in enumerate(series)],
+        "series": [
+            {"name": name, "colour": _CHART_COLOURS[k % len(_CHART_COLOURS)]} for k, (name, _, _) in enumerate(series)
+        ],
     }
 
 
@@ -240,8 +249,8 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
         "Moves into and out of alternative provision each month; the table below gives the same figures.",
         short,
         [
-            ("Into AP", [m.into_ap for m in metrics.ap_by_month]),
-            ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month]),
+            ("Into AP", [m.into_ap for m in metrics.ap_by_month], ("move into AP", "moves into AP")),
+            ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month], ("move out of AP", "moves out of AP")),
         ],
     )
     buckets = [
@@ -253,7 +262,7 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
         "Placements in alternative provision by length",
         "How long placements lasted (open ones so far); the table below gives the same figures.",
         ["< 6 wk", "6–12 wk", "12 wk–6 mo", "> 6 mo"],
-        [("Placements", [b["count"] for b in buckets])],
+        [("Placements", [b["count"] for b in buckets], ("placement", "placements"))],
     )
     return render(
         "la/dashboard.html.j2",
@@ -318,6 +327,25 @@ def _when(value: object) -> str:
     return f"{long_date(moment.date())} at {moment.strftime('%H:%M')}{zone}"
 
 
+def render_home(
+    *,
+    who: Mapping[str, Any] | None = None,
+    role_name: str = "",
+    plans: Iterable[Mapping[str, Any]] = (),
+    la: Mapping[str, Any] | None = None,
+    **kw: Any,
+) -> str:
+    """The hub's home page: what it is and where to sign in; once signed in (``who``, any role),
+    the EHC plans sent to the participant (transfers: ``id``, ``created``, ``sender``) and, for
+    an LA (``la``), the way to its area's pages."""
+    layout = _layout(la, "home", who["name"] if who else "Home", section="Records exchange", **kw)
+    if la is None:
+        layout["nav"] = ()
+    if who and not la:
+        layout["user"] = layout["user"] or f"{who['name']} ({who['id']})"
+    return render("la/home.html.j2", **layout, who=who, role_name=role_name, plans=list(plans))
+
+
 def render_problem(
     status: int,
     title: str,
@@ -332,7 +360,7 @@ def render_problem(
     ``la`` is the signed-in LA, or None when nobody is (the page then offers the sign-in page).
     """
     layout = _layout(la, "problem", title, **kw)
-    if la is None:  # nobody signed in: the audit navigation would only lead back to sign-in
+    if la is None:  # no LA signed in: the audit navigation would only lead back to sign-in
         layout["nav"] = ()
     return render(
         "la/problem.html.j2",

@@ -68,7 +68,11 @@ def load_commands() -> click.Group:
 
 
 def main(argv: list[str] | None = None) -> None:
-    load_commands()
+    try:
+        load_commands()
+    except SendxError as exc:  # a setting read on import (a size limit) is wrong
+        click.echo(f"sendx: error: {exc.diagnostics()}", err=True)
+        sys.exit(exc.exit_code)
     try:
         cli.main(args=argv, prog_name="sendx")
     except KeyboardInterrupt:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,9 @@ from typing import Any
 import click
 
 from sendx.exchange.cli import cli
+from sendx.exchange.cli._io import echo_json, format_option
 from sendx.validators.errors import InputError
+from sendx.validators.wording import plural
 
 
 def _hub() -> Any:
@@ -48,17 +49,31 @@ def participant() -> None:
 @click.option("--laestab")
 @click.option("--ukprn")
 @click.option("--ods")
-def participant_add(pid: str, role: str, name: str, **ids: str | None) -> None:
+@format_option
+def participant_add(pid: str, role: str, name: str, fmt: str, **ids: str | None) -> None:
     """Register a participant."""
-    click.echo(json.dumps(_hub().add_participant(pid, role, name, **ids), indent=2))
+    p = _hub().add_participant(pid, role, name, **ids)
+    if fmt == "json":
+        echo_json(p)
+    else:
+        click.echo(f"registered {_participant_line(p)}")
+
+
+def _participant_line(p: dict[str, Any]) -> str:
+    extra = " ".join(f"{k}={v}" for k, v in p.items() if k not in ("id", "role", "name") and v is not None)
+    return f"{p['id']:<24} {p['role']:<8} {p['name']}  {extra}".rstrip()
 
 
 @participant.command("list")
-def participant_list() -> None:
+@format_option
+def participant_list(fmt: str) -> None:
     """List participants."""
-    for p in _hub().list_participants():
-        extra = " ".join(f"{k}={v}" for k, v in p.items() if k not in ("id", "role", "name"))
-        click.echo(f"{p['id']:<24} {p['role']:<8} {p['name']}  {extra}")
+    participants = _hub().list_participants()
+    if fmt == "json":
+        echo_json(participants)
+        return
+    for p in participants:
+        click.echo(_participant_line(p))
 
 
 @admin.group()
@@ -96,16 +111,27 @@ def read_jwk(path: Path, participant: str) -> dict[str, Any]:
 @key.command("add")
 @click.option("--participant", required=True)
 @click.option("--jwk", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def key_add(participant: str, path: Path) -> None:
+@format_option
+def key_add(participant: str, path: Path, fmt: str) -> None:
     """Register a participant's public key (a JWK, or the output of `sendx keys export`)."""
-    click.echo(json.dumps(_hub().add_key(participant, read_jwk(path, participant))))
+    result = _hub().add_key(participant, read_jwk(path, participant))
+    if fmt == "json":
+        echo_json(result)
+    else:
+        state = " (it was registered before, and is revoked)" if result["revoked"] else ""
+        click.echo(f"key {result['kid']} is {result['participant']}'s{state}")
 
 
 @key.command("revoke")
 @click.option("--kid", required=True)
-def key_revoke(kid: str) -> None:
+@format_option
+def key_revoke(kid: str, fmt: str) -> None:
     """Revoke a key: envelopes signed with it are refused from now on."""
-    click.echo(json.dumps(_hub().revoke_key(kid)))
+    result = _hub().revoke_key(kid)
+    if fmt == "json":
+        echo_json(result)
+    else:
+        click.echo(f"revoked key {result['kid']} of {result['participant']}")
 
 
 @admin.group()
@@ -115,16 +141,26 @@ def token() -> None:
 
 @token.command("new")
 @click.option("--participant", required=True)
-def token_new(participant: str) -> None:
-    """Issue a new API token. It is shown once; the hub keeps only its hash."""
-    click.echo(_hub().new_token(participant))
+@format_option
+def token_new(participant: str, fmt: str) -> None:
+    """Issue a new API token. It is shown once (the token alone, to pipe on); the hub keeps only its hash."""
+    token = _hub().new_token(participant)
+    if fmt == "json":
+        echo_json({"participant": participant, "token": token})
+    else:
+        click.echo(token)
 
 
 @token.command("revoke")
 @click.option("--participant", required=True)
 @click.option("--token", "token_text", help="the token to revoke (read from stdin if '-'); default: all of them")
-def token_revoke(participant: str, token_text: str | None) -> None:
+@format_option
+def token_revoke(participant: str, token_text: str | None, fmt: str) -> None:
     """Revoke one API token of a participant, or all its tokens; effective at once."""
     if token_text == "-":  # keeps the secret out of the shell history and process list
         token_text = sys.stdin.readline().strip()
-    click.echo(json.dumps(_hub().revoke_tokens(participant, token_text)))
+    result = _hub().revoke_tokens(participant, token_text)
+    if fmt == "json":
+        echo_json(result)
+    else:
+        click.echo(f"revoked {plural(result['revoked'], 'token')} of {participant}")

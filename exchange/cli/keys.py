@@ -15,8 +15,10 @@ from pathlib import Path
 import click
 
 from sendx.exchange.cli import cli
+from sendx.exchange.cli._io import STDIN, STDIN_NAME, echo_json, format_option, read_stdin
 from sendx.exchange.trust.keys import KeyStore, RevocationReason, TrustRegistry, format_time, parse_time
-from sendx.exchange.trust.signing import SignatureError, sign_file, verify_file
+from sendx.exchange.trust.signing import SignatureError, sign_document, sign_file, verify_file
+from sendx.validators import parsing
 from sendx.validators.errors import ConfigError, InputError
 
 _home_option = click.option(
@@ -25,11 +27,6 @@ _home_option = click.option(
     envvar="SENDX_HOME",
     help="sendx data directory holding keys/ and trust.json [env SENDX_HOME; default ~/.sendx].",
 )
-_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-
-
-def _echo_json(value: object) -> None:
-    click.echo(json.dumps(value, indent=2))
 
 
 @cli.group("keys")
@@ -40,25 +37,25 @@ def keys_group() -> None:
 @keys_group.command("new")
 @click.option("--org", required=True, help="Participant id, e.g. la-330 or college-10012345.")
 @_home_option
-@_format_option
+@format_option
 def keys_new(org: str, home: Path | None, fmt: str) -> None:
     """Create a key for ORG; an older key of ORG stops signing now but still verifies."""
     store = KeyStore(home)
     key = store.generate(org)
     if fmt == "json":
-        _echo_json({"org": key.org, "kid": key.kid, "jwk": key.public_jwk, "home": str(store.home)})
+        echo_json({"org": key.org, "kid": key.kid, "jwk": key.public_jwk, "home": str(store.home)})
     else:
         click.echo(f"created key {key.kid} for {key.org} in {store.keys_dir / key.org}")
 
 
 @keys_group.command("list")
 @_home_option
-@_format_option
+@format_option
 def keys_list(home: Path | None, fmt: str) -> None:
     """List keys in the local trust file, with their validity and whether the private key is here."""
     infos = KeyStore(home).list()
     if fmt == "json":
-        _echo_json([i.to_dict() for i in infos])
+        echo_json([i.to_dict() for i in infos])
         return
     if not infos:
         click.echo("no keys (create one with `sendx keys new --org ID`)")
@@ -101,13 +98,13 @@ _DASHED_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
     help="'compromised' refuses every signature the key ever made; others only those from --at on.",
 )
 @_home_option
-@_format_option
+@format_option
 def keys_revoke(kid: str, at_text: str | None, reason: str, home: Path | None, fmt: str) -> None:
     """Revoke key KID in the local trust file."""
     at = parse_time(at_text, "--at") if at_text else None
     key = KeyStore(home).revoke(kid, at=at, reason=RevocationReason(reason))
     if fmt == "json":
-        _echo_json(key.to_dict())
+        echo_json(key.to_dict())
     else:
         click.echo(f"revoked {key.kid} from {format_time(key.revoked_at or dt.datetime.now(dt.UTC))} ({reason})")
 
@@ -126,21 +123,32 @@ def keys_export(org: str, output: Path | None, home: Path | None) -> None:
 
 
 @cli.command("sign")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the result.")
 @click.option("--org", help="Participant that signs (needed if the key store holds several).")
 @_home_option
-@_format_option
-def sign_cmd(file: Path, output: Path | None, org: str | None, home: Path | None, fmt: str) -> None:
+@format_option
+def sign_cmd(file: str, output: Path | None, org: str | None, home: Path | None, fmt: str) -> None:
     """Sign FILE with the participant's current key.
 
     JSON: a FILE-stem.sig.json sidecar (the document is untouched); an envelope: its
     signature is filled in (in place unless -o); CTF XML: a FILE.sig detached JWS.
+    FILE - reads standard input: the signature (or the signed envelope) is written to
+    -o, or to standard output, and what was done to standard error.
     """
     key = KeyStore(home).current(org)
-    target = sign_file(file, key, output)
+    if file == STDIN:
+        _, text = sign_document(read_stdin(parsing.MAX_CTF_BYTES), key, where=STDIN_NAME)
+        if output is None:
+            click.echo(text, nl=False)
+            click.echo(f"signed {STDIN_NAME} as {key.org} with key {key.kid}", err=True)
+            return
+        output.write_text(text, encoding="utf-8")
+        target = output
+    else:
+        target = sign_file(Path(file), key, output)
     if fmt == "json":
-        _echo_json({"file": str(file), "output": str(target), "kid": key.kid, "signer": key.org})
+        echo_json({"file": file, "output": str(target), "kid": key.kid, "signer": key.org})
     else:
         click.echo(f"signed {file} as {key.org} with key {key.kid} -> {target}")
 
@@ -154,7 +162,7 @@ def sign_cmd(file: Path, output: Path | None, org: str | None, home: Path | None
 )
 @click.option("--sig", type=click.Path(dir_okay=False, path_type=Path), help="Signature file (default: the sidecar).")
 @_home_option
-@_format_option
+@format_option
 def verify_cmd(file: Path, trust: Path | None, sig: Path | None, home: Path | None, fmt: str) -> None:
     """Verify FILE's signature against a trust registry.
 
@@ -167,10 +175,10 @@ def verify_cmd(file: Path, trust: Path | None, sig: Path | None, home: Path | No
     except SignatureError as exc:
         if fmt != "json":
             raise
-        _echo_json({"file": str(file), "valid": False, "reason": exc.reason.value, "message": exc.message})
+        echo_json({"file": str(file), "valid": False, "reason": exc.reason.value, "message": exc.message})
         sys.exit(exc.exit_code)
     if fmt == "json":
-        _echo_json({"file": str(file), **verified.to_dict()})
+        echo_json({"file": str(file), **verified.to_dict()})
     else:
         click.echo(
             f"{file}: valid signature by {verified.signer} (key {verified.kid}) at {format_time(verified.signed_at)}"

@@ -15,13 +15,15 @@ from pathlib import Path
 import click
 
 from sendx.exchange.cli import cli
+from sendx.exchange.home import private_dir
 from sendx.validators.errors import InputError
+from sendx.validators.wording import plural
 
 _RECEIPT_LIMIT = 64 * 1024
 
 
 def _default_state(hub_url: str) -> Path:
-    from sendx.exchange.hub.config import default_home
+    from sendx.exchange.home import default_home
 
     # One state per hub: what was seen at one hub says nothing about another.
     name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
@@ -59,18 +61,31 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
     client, profile = from_profile()
     path = state_path or _default_state(profile.hub)
     receipt_text = _read_receipt(receipt) if receipt else None
-    result = audit_log(client, VerifierState.load(path), verifier=verifier, index=index, receipt=receipt_text)
+    before = VerifierState.load(path)
+    result = audit_log(client, before, verifier=verifier, index=index, receipt=receipt_text)
+    if index is not None and any(p.kind == "no-such-entry" for p in result.problems):
+        # A typo, not an attack: the log verified, the entry asked for is past its end.
+        raise InputError(
+            f"there is no entry {index}: the log holds {plural(result.entries, 'entry', 'entries')}",
+            where="--index",
+            hint=f"entries are numbered from 0 to {result.entries - 1}" if result.entries else "the log is empty",
+        )
     if result.ok:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         result.state.save(path)
     if fmt == "json":
         click.echo(json.dumps({**result.to_dict(), "state": str(path)}, indent=2))
     elif result.ok:
         cp = result.checkpoint
         assert cp is not None
-        seen = len(result.state.checkpoints)
-        click.echo(f"log verified: {result.entries} entries, checkpoint size {cp.size} ({cp.origin})")
-        click.echo(f"consistent with {seen - 1} checkpoint(s) seen before; state kept in {path}")
+        seen = len(before.checkpoints)
+        click.echo(
+            f"log verified: {plural(result.entries, 'entry', 'entries')}, checkpoint size {cp.size} ({cp.origin})"
+        )
+        if seen:
+            click.echo(f"consistent with {plural(seen, 'checkpoint')} seen before; state kept in {path}")
+        else:
+            click.echo(f"first verification of this log from here; state kept in {path}")
         if index is not None:
             click.echo(f"entry {index} is included (the hub's inclusion proof checks out)")
         if receipt is not None:

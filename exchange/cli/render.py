@@ -22,8 +22,9 @@ from sendx.validators.rules import Context
 def render_cmd(plan: Path, output: Path | None, as_of: dt.datetime | None) -> None:
     """Render an EHCP (JSON) as one self-contained HTML page.
 
-    The plan is validated first: another kind of document, or a plan with errors, is refused
-    (exit 2 or 1); warnings are listed on stderr and the page is still written.
+    The plan is validated first: a plan with errors is refused (exit 1, as `sendx validate`
+    exits for an invalid document); another kind of document, or a file that cannot be read,
+    is a usage error (exit 2).  Warnings are listed on stderr and the page is still written.
     """
     if not plan.exists():
         raise InputError(f"no such file: {plan}")

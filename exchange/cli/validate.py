@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,6 +12,8 @@ import click
 
 from sendx import validators
 from sendx.exchange.cli import cli
+from sendx.exchange.cli._io import STDIN, STDIN_NAME, echo_json, format_option, read_stdin
+from sendx.validators import kinds, parsing
 from sendx.validators.errors import InputError
 from sendx.validators.formats import FORMATS, render
 from sendx.validators.report import Report
@@ -26,9 +27,9 @@ _BIG_FILE_BYTES = 2 * 1024 * 1024
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
-    """Files named directly, plus every .json/.xml file under named directories."""
+    """Files named directly, plus every .json/.xml file under named directories (``-`` is left out)."""
     out: list[Path] = []
-    for p in map(Path, paths):
+    for p in (Path(p) for p in paths if p != STDIN):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _DOC_SUFFIXES))
         elif p.exists():
@@ -58,6 +59,12 @@ def _iter_reports(files: list[Path], kind: str | None, ctx: Context) -> Iterator
             yield validators.validate(f, kind, context=ctx)
 
 
+def _validate_stdin(kind: str | None, ctx: Context) -> Report:
+    report = validators.validate(read_stdin(parsing.MAX_CTF_BYTES), kind, context=ctx)
+    report.path = STDIN_NAME
+    return report
+
+
 @cli.command("validate")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--kind", help="Treat every file as this kind instead of recognising it.")
@@ -71,27 +78,31 @@ def _iter_reports(files: list[Path], kind: str | None, ctx: Context) -> Iterator
 )
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date that 'today' means for timescale rules.")
 def validate_cmd(paths: tuple[str, ...], kind: str | None, fmt: str, as_of: dt.datetime | None) -> None:
-    """Validate documents (files or directories, recursively).
+    """Validate documents (files or directories, recursively; - reads standard input).
 
     Exit status: 0 all valid, 1 some invalid, 2 usage or I/O error.
     """
     files = expand_paths(paths)
-    if not files:
+    if not files and STDIN not in paths:
         raise InputError("no .json or .xml files found in " + ", ".join(paths))
     ctx = Context(as_of=as_of.date()) if as_of else Context()
-    reports = list(_iter_reports(files, kind, ctx))
+    reports = [_validate_stdin(kind, ctx)] if STDIN in paths else []
+    reports += _iter_reports(files, kind, ctx)
     click.echo(render(reports, fmt), nl=False)
     sys.exit(0 if all(r.valid for r in reports) else 1)
 
 
 @cli.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option
 @click.option("--kind", help="Only the rules of this kind.")
 def rules_cmd(fmt: str, kind: str | None) -> None:
     """List every rule: id, severity, kind, what it checks and its source."""
+    known = sorted(k.name for k in kinds.all_kinds())
+    if kind is not None and kind not in known:
+        raise InputError(f"unknown kind {kind!r}", where="--kind", hint=f"choose one of: {', '.join(known)}")
     rules = [r for r in all_rules() if kind is None or r.kind in (kind, "any")]
     if fmt == "json":
-        click.echo(json.dumps([r.to_dict() for r in rules], indent=2))
+        echo_json([r.to_dict() for r in rules])
         return
     for r in rules:
         click.echo(f"{r.id:<26} {r.severity.value:<11} {r.kind:<14} {r.summary}  [{r.source}]")

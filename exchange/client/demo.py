@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sendx import schemas, validators
+from sendx.exchange.home import private_dir, write_private
 from sendx.validators.errors import InputError
 from sendx.validators.report import Report
 
@@ -62,7 +62,7 @@ class DemoResult:
 
 def default_demo_home() -> Path:
     """``<data directory>/demo``: beside, never inside, a real hub's data."""
-    from sendx.exchange.hub.config import default_home
+    from sendx.exchange.home import default_home
 
     return default_home() / "demo"
 
@@ -77,8 +77,8 @@ def _fresh_home(home: Path) -> Path:
                 hint="pass --home with a new or empty directory",
             )
         shutil.rmtree(home)
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (home / _MARKER).write_text("made by `sendx demo`; safe to delete\n", encoding="utf-8")
+    private_dir(home)
+    write_private(home / _MARKER, b"made by `sendx demo`; safe to delete\n")
     return home
 
 
@@ -234,7 +234,7 @@ def _health_advice_into_ehcp(w: _World, result: DemoResult, echo: Echo) -> dict[
     result.transfers["ehcp"] = sent["id"]
     w.receive("school-145832", sent["id"])
     page = w.home / "plan.html"
-    page.write_text(render_plan(plan), encoding="utf-8")
+    write_private(page, render_plan(plan).encode("utf-8"))
     echo(f"   issued plan sent to Kingsbridge Academy; phone-readable copy: {page}")
     result.steps.append("health")
     return plan
@@ -335,9 +335,7 @@ def _verify_log(w: _World, result: DemoResult, echo: Echo) -> None:
 
 def _save_tokens(w: _World, result: DemoResult, echo: Echo) -> None:
     path = w.home / "demo-tokens.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(w.tokens, fh, indent=2)
+    write_private(path, json.dumps(w.tokens, indent=2).encode("utf-8"))
     echo("")
     echo("Browse it: the demo's data stays in")
     echo(f"   {w.home}")

@@ -37,6 +37,7 @@ __all__ = [
     "load_profile",
     "make_envelope",
     "read_document",
+    "registry_from_hub",
     "save_profile",
     "verify_fetched",
 ]
@@ -73,7 +74,7 @@ class Profile:
 def load_profile(home: Path | None = None) -> Profile:
     """``$SENDX_HOME/profile.json`` (hub, participant, token), overridden by ``SENDX_HUB_URL``,
     ``SENDX_PARTICIPANT`` and ``SENDX_TOKEN``."""
-    from sendx.exchange.hub.config import default_home
+    from sendx.exchange.home import default_home
     from sendx.validators.parsing import load_json, read_bytes
 
     path = (home or default_home()) / "profile.json"
@@ -102,15 +103,11 @@ def from_profile(home: Path | None = None) -> tuple[HubClient, Profile]:
 
 
 def save_profile(profile: Profile, home: Path | None = None) -> Path:
-    from sendx.exchange.hub.config import default_home
+    from sendx.exchange.home import default_home, private_dir, write_private
 
-    home = home or default_home()
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = home / "profile.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"hub": profile.hub, "participant": profile.participant, "token": profile.token}, fh, indent=2)
-    return path
+    home = private_dir(home or default_home())
+    data = {"hub": profile.hub, "participant": profile.participant, "token": profile.token}
+    return write_private(home / "profile.json", json.dumps(data, indent=2).encode("utf-8"))
 
 
 class HubClient:
@@ -167,6 +164,10 @@ class HubClient:
     def keys(self, participant: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/participants/{_segment(participant)}/keys")
 
+    def all_keys(self) -> dict[str, Any]:
+        """Every participant's public keys: ``{"participants": {id: [key, ...]}}``."""
+        return self.request("GET", "/v1/keys")
+
     def send(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/v1/transfers", json_body=envelope)
 
@@ -185,8 +186,8 @@ class HubClient:
     def movements(self, **filters: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/movements", params={k.replace("date_", ""): v for k, v in filters.items()})
 
-    def lost_pupils(self, upn: str | None = None) -> dict[str, Any]:
-        return self.request("GET", "/v1/lost-pupils", params={"upn": upn})
+    def lost_pupils(self, upn: str | None = None, status: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/v1/lost-pupils", params={"upn": upn, "status": status})
 
     def redirect(self, lost_id: str, recipient: str) -> dict[str, Any]:
         return self.request("POST", f"/v1/lost-pupils/{_segment(lost_id)}/redirect", json_body={"recipient": recipient})
@@ -300,16 +301,46 @@ def make_envelope(
     return sign_envelope(body, sender_key)
 
 
+#: The hub does not know when a participant made a key, only when it was registered; a document
+#: signed before its key reached the hub is still the participant's, so its keys count from here.
+_HUB_KEYS_FROM = "2000-01-01T00:00:00Z"
+
+
+def registry_from_hub(keys_by_participant: Mapping[str, Any]) -> Any:
+    """A ``TrustRegistry`` from the hub's answer about keys (``{id: [{"kid", "jwk", "revoked"}]}``).
+
+    A key the hub revoked signs nothing from its revocation on; what it signed before still counts,
+    as the hub accepted it then.  Anything malformed in the answer is an ``InputError``.
+    """
+    from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
+
+    if not isinstance(keys_by_participant, Mapping):
+        raise InputError("the hub's answer about keys is not an object")
+    registry: dict[str, tuple[Any, ...]] = {}
+    for pid, keys in keys_by_participant.items():
+        if not isinstance(keys, list):
+            raise InputError("the hub's keys of a participant are not a list", where=str(pid))
+        registry[pid] = tuple(
+            TrustedKey.from_dict(
+                {
+                    "kid": k.get("kid"),
+                    "jwk": k.get("jwk"),
+                    "notBefore": _HUB_KEYS_FROM,
+                    "revokedAt": k.get("revoked"),
+                    "revocationReason": "unspecified" if k.get("revoked") else None,
+                },
+                f"{pid}/keys/{i}",
+            )
+            for i, k in enumerate(keys)
+            if isinstance(k, Mapping)
+        )
+    return TrustRegistry(registry)
+
+
 def verify_fetched(client: HubClient, transfer: Mapping[str, Any]) -> Any:
     """Verify a fetched transfer's envelope against the sender's keys registered at the hub."""
-    from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
     from sendx.exchange.trust.signing import verify_envelope
 
     env = transfer["envelope"]
     sender = env["sender"]
-    keys = []
-    for k in client.keys(sender)["keys"]:
-        if k.get("revoked"):
-            continue
-        keys.append(TrustedKey.from_dict({"kid": k["kid"], "jwk": k["jwk"], "notBefore": "2000-01-01T00:00:00Z"}))
-    return verify_envelope(env, TrustRegistry({sender: tuple(keys)}))
+    return verify_envelope(env, registry_from_hub({sender: client.keys(sender)["keys"]}))

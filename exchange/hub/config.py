@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sendx.exchange.home import default_home, private_dir
 from sendx.validators.errors import ConfigError
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HubConfig", "default_home", "load_config", "read_or_create_secret"]
@@ -31,12 +32,6 @@ _KEYS = (
 )
 #: More reverse proxies than this in front of one hub is a misconfiguration, not a deployment.
 MAX_PROXY_HOPS = 5
-
-
-def default_home() -> Path:
-    """``$SENDX_HOME``, else ``~/.sendx`` (the same data directory the key store uses)."""
-    env = os.environ.get("SENDX_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".sendx"
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     home = Path(values.get("SENDX_HOME") or default_home()).expanduser()
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(home)
     except OSError as exc:
         raise ConfigError(f"cannot create the data directory: {exc.strerror}", where=str(home)) from exc
     url = str(values.get("SENDX_DATABASE_URL") or f"sqlite:///{home / 'hub.sqlite'}")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,10 +142,10 @@ class VerifierState:
         return cls.from_dict(data)
 
     def save(self, path: Path) -> None:
-        """Write atomically, so an interrupted run never leaves a half-written state."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        """Write atomically (0600), so an interrupted run never leaves a half-written state."""
+        from sendx.exchange.home import write_private
+
+        write_private(path, (json.dumps(self.to_dict(), indent=1) + "\n").encode("utf-8"))
 
 
 @dataclass(frozen=True)

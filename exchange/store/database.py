@@ -40,9 +40,10 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from sendx.exchange.home import private_file
 from sendx.validators.errors import ConfigError, InputError
 
 __all__ = [
@@ -388,6 +389,7 @@ class Store:
 
 def _make_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_files(make_url(url).database)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -395,6 +397,20 @@ def _make_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+def _private_sqlite_files(database: str | None) -> None:
+    """Make the database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+    the same mode), and tighten the files an older sendx left readable by others."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    db = Path(database)
+    if not db.parent.is_dir():
+        return  # SQLite reports the missing directory in its own words
+    private_file(db)
+    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if extra.exists():
+            private_file(extra)
 
 
 def _refuse_nul(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:

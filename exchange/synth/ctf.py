@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 from sendx.validators.identifiers import uln_check_digit, upn_check_letter
 
-__all__ = ["make_uln", "make_upn", "synthetic_ctf"]
+__all__ = ["iter_synthetic_ctf", "make_uln", "make_upn", "pupil_upn", "random_postcode", "synthetic_ctf"]
 
 _SURNAMES = [
     "Ahmed",
@@ -82,6 +83,9 @@ _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _ETHNICITY = ("WBRI", "WIRI", "WOTH", "MWBC", "AIND", "APKN", "BAFR", "BCRB", "CHNE", "AOTH", "REFU")
 _SUBJECTS = (("ENG", "TA"), ("MAT", "TA"), ("SCI", "TA"), ("RDG", "TT"), ("GPS", "TT"))
 _NEEDS = ("SPLD", "MLD", "SEMH", "SLCN", "ASD", "HI", "VI", "PD", "OTH")
+#: A school allocates UPNs with a two-digit year and a three-digit serial: 90,000 of them (years
+#: 10-99); pupils past that carry UPNs allocated by other schools of the LA (their earlier ones).
+_UPNS_PER_SCHOOL = 90_000
 
 
 def make_upn(la: str, estab: str, year: int, serial: int) -> str:
@@ -99,6 +103,21 @@ def make_uln(rng: random.Random) -> str:
             return nine + str(check)
 
 
+_INDENT = tuple("  " * depth for depth in range(16))
+
+
+def pupil_upn(la: str, estab: str, i: int) -> str:
+    """The UPN of pupil ``i`` of a synthetic CTF from school ``la``/``estab``: distinct for every ``i``."""
+    block, n = divmod(i, _UPNS_PER_SCHOOL)
+    allocated_by = f"{(int(estab) + block) % 10_000:04d}" if estab.isdigit() else estab
+    return make_upn(la, allocated_by, 10 + n // 1000, n % 1000)
+
+
+def random_postcode(rng: random.Random) -> str:
+    """A well-formed postcode in one of a dozen real outward codes."""
+    return f"{rng.choice(_OUTWARD)} {rng.randint(0, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+
+
 class _Xml:
     """A tiny indented XML writer: fast enough for 10,000 pupils and exact about escaping."""
 
@@ -107,18 +126,24 @@ class _Xml:
         self.depth = 0
 
     def open(self, tag: str) -> None:
-        self.parts.append(f"{'  ' * self.depth}<{tag}>\n")
+        self.parts.append(f"{_INDENT[self.depth]}<{tag}>\n")
         self.depth += 1
 
     def close(self, tag: str) -> None:
         self.depth -= 1
-        self.parts.append(f"{'  ' * self.depth}</{tag}>\n")
+        self.parts.append(f"{_INDENT[self.depth]}</{tag}>\n")
 
     def leaf(self, tag: str, text: object) -> None:
-        self.parts.append(f"{'  ' * self.depth}<{tag}>{escape(str(text))}</{tag}>\n")
+        value = str(text)
+        if "&" in value or "<" in value or ">" in value:  # most values are digits and names
+            value = escape(value)
+        self.parts.append(f"{_INDENT[self.depth]}<{tag}>{value}</{tag}>\n")
 
-    def bytes(self) -> bytes:
-        return "".join(self.parts).encode("utf-8")
+    def take(self) -> bytes:
+        """What was written since the last ``take``: a file is streamed out in these pieces."""
+        out = "".join(self.parts).encode("utf-8")
+        self.parts.clear()
+        return out
 
 
 def _split_laestab(laestab: str) -> tuple[str, str]:
@@ -140,8 +165,37 @@ def synthetic_ctf(
     """A CTF 25 file of ``n_pupils`` invented pupils (``version="24.0"`` writes <Gender>).
 
     ``dest_laestab`` may be ``XXXXXXX`` or ``MMMMMMM`` for the lost-pupil pseudo-codes.
-    The same arguments always give the same bytes.
+    The same arguments always give the same bytes (those of ``iter_synthetic_ctf``, joined).
     """
+    return b"".join(
+        iter_synthetic_ctf(
+            n_pupils,
+            seed=seed,
+            source_laestab=source_laestab,
+            dest_laestab=dest_laestab,
+            source_urn=source_urn,
+            academic_year=academic_year,
+            created=created,
+            version=version,
+            sen_rate=sen_rate,
+        )
+    )
+
+
+def iter_synthetic_ctf(
+    n_pupils: int,
+    *,
+    seed: int = 0,
+    source_laestab: str = "8201234",
+    dest_laestab: str = "8205678",
+    source_urn: str = "123456",
+    academic_year: int = 2024,
+    created: dt.datetime = dt.datetime(2025, 3, 14, 10, 30, 0),
+    version: str = "25.0",
+    sen_rate: float = 0.2,
+) -> Iterator[bytes]:
+    """``synthetic_ctf`` in pieces (the header, then a run of pupils at a time, then the end), so a
+    CTF of any size is written in bounded memory."""
     rng = random.Random(seed)
     src_la, src_estab = _split_laestab(source_laestab)
     dst_la, dst_estab = _split_laestab(dest_laestab)
@@ -169,9 +223,11 @@ def synthetic_ctf(
     x.open("CTFpupilData")
     for i in range(n_pupils):
         _pupil(x, rng, i, src_la, src_estab, academic_year, version, sen_rate)
+        if i % 256 == 255:
+            yield x.take()
     x.close("CTFpupilData")
     x.close("CTfile")
-    return x.bytes()
+    yield x.take()
 
 
 def _date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
@@ -186,7 +242,7 @@ def _pupil(x: _Xml, rng: random.Random, i: int, la: str, estab: str, ay: int, ve
     sex = rng.choice("MF")
     surname = rng.choice(_SURNAMES)
     x.open("Pupil")
-    x.leaf("UPN", make_upn(la, estab, 10 + i // 1000, i % 1000))
+    x.leaf("UPN", pupil_upn(la, estab, i))
     if rng.random() < 0.8:
         x.leaf("UniqueLearnerNumber", make_uln(rng))
     x.leaf("Surname", surname)
@@ -249,8 +305,7 @@ def _pupil(x: _Xml, rng: random.Random, i: int, la: str, estab: str, ay: int, ve
     x.leaf("Town", town)
     x.leaf("PostTown", town.upper())
     x.close("BS7666Address")
-    postcode = f"{rng.choice(_OUTWARD)} {rng.randint(0, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
-    x.leaf("Postcode", postcode)
+    x.leaf("Postcode", random_postcode(rng))
     x.close("Address")
 
     x.open("Contacts")

@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sendx.exchange.home import default_home, private_dir, write_private
 from sendx.validators.errors import ConfigError, InputError, NotFoundError
 
 __all__ = [
@@ -331,7 +332,7 @@ class TrustRegistry:
             raise
 
     def save(self, path: Path) -> None:
-        _atomic_write(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"), mode=0o644)
+        write_private(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
 
 
 def _check_org(org: str) -> str:
@@ -341,19 +342,6 @@ def _check_org(org: str) -> str:
             hint="use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
     return org
-
-
-def _atomic_write(path: Path, data: bytes, *, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --- private keys and the key store -----------------------------------------------------
@@ -397,12 +385,6 @@ class KeyInfo:
         return {"org": self.org, **self.key.to_dict(), "hasPrivateKey": self.has_private}
 
 
-def default_home() -> Path:
-    """``$SENDX_HOME``, else ``~/.sendx``."""
-    env = os.environ.get("SENDX_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".sendx"
-
-
 class KeyStore:
     """Private keys under ``<home>/keys/<org>/<kid>.pem`` plus the local trust file.
 
@@ -421,7 +403,7 @@ class KeyStore:
         return TrustRegistry.load(self.trust_path) if self.trust_path.exists() else TrustRegistry()
 
     def _save_trust(self, registry: TrustRegistry) -> None:
-        self._ensure_dir(self.home)
+        private_dir(self.home)
         registry.save(self.trust_path)
 
     # Keys -------------------------------------------------------------------------------
@@ -429,9 +411,9 @@ class KeyStore:
         """Make a new key for ``org``, store it (0600) and trust it; older keys stop signing now."""
         at = (now or _now()).astimezone(dt.UTC)
         key = SigningKey.generate(org)
-        for private_dir in (self.home, self.keys_dir):
-            self._ensure_dir(private_dir)
-        org_dir = self._ensure_dir(self.keys_dir / org)
+        private_dir(self.home)
+        private_dir(self.keys_dir)
+        org_dir = private_dir(self.keys_dir / org)
         pem = key.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -439,7 +421,7 @@ class KeyStore:
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
         jwk_text = json.dumps(key.public_jwk, indent=2) + "\n"
-        _atomic_write(org_dir / f"{key.kid}.jwk.json", jwk_text.encode("utf-8"), mode=0o644)
+        write_private(org_dir / f"{key.kid}.jwk.json", jwk_text.encode("utf-8"))
         self._save_trust(self.trust().rotated(org, key.trusted(at), at))
         return key
 
@@ -500,12 +482,22 @@ class KeyStore:
         assert found is not None
         return found[1]
 
+    def adopt(self, other: TrustRegistry) -> TrustRegistry:
+        """Add another registry's keys (the hub's) to the local trust file, and return the result.
+
+        A key already here keeps what this machine knows of it (when it was made, when its
+        signing life ended), and takes a revocation it does not know of yet.
+        """
+        registry = other.merged(self.trust())
+        for _, key in other:
+            mine = registry.find(key.kid)
+            if key.revoked_at is not None and mine is not None and mine[1].revoked_at is None:
+                registry = registry.revoked(
+                    key.kid, key.revoked_at, key.revocation_reason or RevocationReason.UNSPECIFIED
+                )
+        self._save_trust(registry)
+        return registry
+
     def export(self, org: str) -> TrustRegistry:
         """The public trust-file entry of one participant, to hand to the hub or a peer."""
         return self.trust().only(_check_org(org))
-
-    @staticmethod
-    def _ensure_dir(path: Path) -> Path:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; keys dirs must be private
-        return path

@@ -53,7 +53,9 @@ __all__ = [
     "Verified",
     "canonical_json",
     "default_signature_path",
+    "envelope_sidecar",
     "sign_bytes",
+    "sign_document",
     "sign_envelope",
     "sign_file",
     "sign_json",
@@ -443,38 +445,53 @@ def default_signature_path(path: Path) -> Path:
 
 
 def _read_document(path: Path) -> tuple[str, bytes, Any]:
-    from sendx.validators.parsing import MAX_XML_BYTES, load_json, read_bytes, sniff_format
+    from sendx.validators.parsing import MAX_XML_BYTES, read_bytes
 
-    data = read_bytes(path, MAX_XML_BYTES)
+    return _parse_document(read_bytes(path, MAX_XML_BYTES), str(path))
+
+
+def _parse_document(data: bytes, where: str) -> tuple[str, bytes, Any]:
+    from sendx.validators.parsing import load_json, sniff_format
+
     fmt = sniff_format(data)
     if fmt == "xml":
         return fmt, data, None
     if fmt == "json":
         return fmt, data, load_json(data)
-    raise InputError("not a JSON or XML document", where=str(path))
+    raise InputError("not a JSON or XML document", where=where)
 
 
 def _is_envelope(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("$schema") == ENVELOPE_SCHEMA
 
 
-def sign_file(path: Path, key: SigningKey, out: Path | None = None, *, signed_at: dt.datetime | None = None) -> Path:
-    """Sign a file and write the result; returns the path written.
+def sign_document(
+    data: bytes, key: SigningKey, *, signed_at: dt.datetime | None = None, where: str = "document"
+) -> tuple[str, str]:
+    """Sign a document's bytes: ``(what, text)`` with ``what`` one of ``xml``, ``envelope``, ``json``.
 
-    * XML (CTF): a detached JWS over the exact bytes, as text, to ``x.xml.sig``.
-    * an envelope: the envelope with its ``signature`` filled in, back to the file.
-    * any other JSON: the ``Signature`` object to a ``x.sig.json`` sidecar, leaving the
-      document untouched (so it still validates as itself).
+    * XML (CTF): ``text`` is a detached JWS over the exact bytes.
+    * an envelope: ``text`` is the envelope with its ``signature`` filled in.
+    * any other JSON: ``text`` is the ``Signature`` object, to keep beside the untouched document.
     """
-    fmt, data, doc = _read_document(path)
+    fmt, data, doc = _parse_document(data, where)
     if fmt == "xml":
-        target, text = out or default_signature_path(path), sign_bytes(data, key, signed_at=signed_at).jws + "\n"
-    elif _is_envelope(doc):
-        signed = sign_envelope(doc, key, signed_at=signed_at)
-        target, text = out or path, json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
-    else:
-        sig = sign_json(doc, key, signed_at=signed_at)
-        target, text = out or default_signature_path(path), json.dumps(sig.to_dict(), indent=2) + "\n"
+        return "xml", sign_bytes(data, key, signed_at=signed_at).jws + "\n"
+    if _is_envelope(doc):
+        return "envelope", json.dumps(sign_envelope(doc, key, signed_at=signed_at), indent=2, ensure_ascii=False) + "\n"
+    return "json", json.dumps(sign_json(doc, key, signed_at=signed_at).to_dict(), indent=2) + "\n"
+
+
+def sign_file(path: Path, key: SigningKey, out: Path | None = None, *, signed_at: dt.datetime | None = None) -> Path:
+    """Sign a file (``sign_document``) and write the result; returns the path written.
+
+    XML: to ``x.xml.sig``; an envelope: back to the file; other JSON: to a ``x.sig.json``
+    sidecar, leaving the document untouched (so it still validates as itself).  ``out`` overrides.
+    """
+    from sendx.validators.parsing import MAX_XML_BYTES, read_bytes
+
+    what, text = sign_document(read_bytes(path, MAX_XML_BYTES), key, signed_at=signed_at, where=str(path))
+    target = out or (path if what == "envelope" else default_signature_path(path))
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -482,14 +499,30 @@ def sign_file(path: Path, key: SigningKey, out: Path | None = None, *, signed_at
     return target
 
 
-def _read_signature(path: Path) -> Signature:
+def envelope_sidecar(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """What to keep beside a document taken out of a signed envelope (``sendx fetch -o``).
+
+    The envelope without its document: the sender's signature covers the whole envelope, so
+    ``verify_file`` puts the file's content back in its place and checks that signature.  Kept
+    at the path ``sendx sign`` would use, it makes ``sendx verify FILE`` prove who sent FILE.
+    """
+    if not _is_envelope(envelope) or "signature" not in envelope:
+        raise InputError("only a signed envelope leaves a sidecar")
+    return {k: v for k, v in envelope.items() if k != "document"}
+
+
+def _read_signature(path: Path) -> Signature | dict[str, Any]:
+    """A sidecar: a ``Signature`` (``sendx sign``), or an envelope without its document (``sendx fetch``)."""
     from sendx.validators.parsing import load_json, read_bytes
 
     if not path.exists():
         raise InputError(f"no signature file {path}", hint="name it with --sig, or sign the file first")
     text = read_bytes(path, 1024 * 1024).strip()
     if text.startswith(b"{"):
-        return Signature.from_dict(load_json(text))
+        data = load_json(text)
+        if _is_envelope(data) and "document" not in data:
+            return data
+        return Signature.from_dict(data)
     try:
         return Signature.from_jws(text.decode("ascii"))
     except UnicodeDecodeError:
@@ -499,10 +532,18 @@ def _read_signature(path: Path) -> Signature:
 def verify_file(
     path: Path, registry: TrustRegistry, sig_path: Path | None = None, *, now: dt.datetime | None = None
 ) -> Verified:
-    """Verify a file signed by ``sign_file``: its sidecar, or its own envelope signature."""
+    """Verify a file signed by ``sign_file`` (its sidecar, or its own envelope signature), or taken out
+    of an envelope by ``sendx fetch -o`` (the envelope kept as its sidecar: ``envelope_sidecar``)."""
     fmt, data, doc = _read_document(path)
-    if fmt == "xml":
-        return verify_bytes(data, _read_signature(sig_path or default_signature_path(path)), registry, now=now)
     if sig_path is None and _is_envelope(doc):
         return verify_envelope(doc, registry, now=now)
-    return verify_json(doc, _read_signature(sig_path or default_signature_path(path)), registry, now=now)
+    signature = _read_signature(sig_path or default_signature_path(path))
+    if isinstance(signature, dict):  # the envelope FILE came in: FILE must be exactly its document
+        try:
+            document = data.decode("utf-8") if fmt == "xml" else doc
+        except UnicodeDecodeError:
+            raise SignatureError(Failure.PAYLOAD_ALTERED, "the file is not the text the envelope carried") from None
+        return verify_envelope({**signature, "document": document}, registry, now=now)
+    if fmt == "xml":
+        return verify_bytes(data, signature, registry, now=now)
+    return verify_json(doc, signature, registry, now=now)

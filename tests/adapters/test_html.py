@@ -11,7 +11,7 @@ import pytest
 
 from sendx.adapters.html import CONTRAST_PAIRS, render_document, render_plan
 from sendx.schemas import examples
-from sendx.validators.errors import InputError, UnsupportedKindError
+from sendx.validators.errors import InvalidDocumentError, UnsupportedKindError
 from sendx.validators.rules import Context
 from tests.htmlcheck import heading_problems, outline
 
@@ -187,7 +187,7 @@ def test_render_document_refuses_unknown_json() -> None:
 
 
 def test_render_document_refuses_a_plan_with_errors(data_dir: Path) -> None:
-    with pytest.raises(InputError, match=r"error\(s\).*EHCP-F-QUANTIFIED"):
+    with pytest.raises(InvalidDocumentError, match=r"the plan has \d+ errors?: .*EHCP-F-QUANTIFIED"):
         render_document(data_dir / "ehcp" / "ehcp-f-unquantified-provision.json")
 
 

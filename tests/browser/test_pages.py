@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 
 PLAN = next(p for p in examples("ehcp") if p.name == "ehcp-final-secondary.json")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-LA_PAGES = ["/la/sign-in", "/la/dashboard", "/la/movements", "/la/movements?ap=1&page=2", "/la/log", "/la/access"]
+LA_PAGES = ["/", "/la/sign-in", "/la/dashboard", "/la/movements", "/la/movements?ap=1&page=2", "/la/log", "/la/access"]
 
 
 @dataclass
@@ -168,17 +168,31 @@ def _context_for(path: str, la, anonymous):
 # ------------------------------------------------------------------ signing in: what a new LA user sees first
 
 
+def test_a_school_signs_in_and_reads_the_plan_sent_to_it(browser, server, live, artifacts) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    page.goto(server + live.plan_url)  # the plan's link, before signing in: to the form first
+    assert "/la/sign-in?next=" in page.url
+    page.fill("#token", live.actors["school-145832"].token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**" + live.plan_url)
+    plan_heading = page.text_content("h1")
+    page.goto(server + "/")
+    _shot(page, artifacts, "school-home-phone", full=False)
+    listed = page.locator(f'a[href="{live.plan_url}"]').count()
+    page.goto(server + "/la/dashboard")  # the LA's pages: refused, with the reason
+    refusal = " ".join(page.text_content("[role=alert]").split())
+    context.close()
+    assert "Education, Health and Care plan" in plan_heading and listed == 1
+    assert "These pages are for local authorities; you are signed in as school-145832" in refusal
+
+
 def test_an_la_signs_in_through_the_form_and_lands_on_its_overview(browser, server, live, artifacts) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.set_viewport_size(PHONE)
     page.goto(server + "/la/sign-in")
-    page.fill("#token", live.actors["school-145832"].token)  # a school's token: refused, with the reason
-    page.get_by_role("button", name="Sign in").click()
-    refusal = " ".join(page.text_content("[role=alert]").split())
-    _shot(page, artifacts, "la-sign-in-refused-phone", full=False)
-    assert "These pages are for local authorities" in refusal and "/la/sign-in" in page.url
-
     page.fill("#token", live.actors["la-330"].token)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/la/dashboard")

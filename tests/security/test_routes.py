@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/participants"): Route(ADMIN, "/v1/participants"),
     ("POST", "/v1/participants"): Route(ADMIN, "/v1/participants", _new_participant),
     ("GET", "/v1/participants/<pid>/keys"): Route(ANY, f"/v1/participants/{SENDER}/keys"),
+    ("GET", "/v1/keys"): Route(ANY, "/v1/keys"),  # public keys only: anyone may verify a signature
     ("POST", "/v1/participants/<pid>/keys"): Route(
         ADMIN, "/v1/participants/la-331/keys", lambda a: SigningKey.generate("la-331").public_jwk
     ),
@@ -97,6 +98,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/la/log/verify"): Route(PAGE, "/la/log/verify"),
     ("GET", "/la/access"): Route(PAGE, "/la/access"),
     ("GET", "/plans/<tid>"): Route(PARTIES, "/plans/{tid}"),
+    ("GET", "/"): Route(PUBLIC, "/"),  # the home page: what a participant may read, once signed in
+    ("GET", "/la"): Route(PUBLIC, "/la"),  # on to the overview, which is the LA's
 }
 
 
@@ -212,14 +215,16 @@ def test_every_api_route_holds_each_participant_to_its_decision(client, world, s
 
 
 def test_pages_open_only_for_a_signed_in_la(app, world, scene) -> None:
-    """Only an LA can sign in; a Bearer token, even an LA's, does not open an LA page."""
+    """Any participant signs in, but only an LA opens an LA page; a Bearer token, even an LA's, opens none."""
     school, la = world[SENDER], world["la-330"]
     pages = [(m, r) for (m, r), route in ROUTES.items() if route.who == PAGE and m == "GET"]
     anonymous = app.test_client()
-    refused = sign_in(anonymous, school)
-    assert refused.status_code == 403
     for _, rule in pages:
         assert _is_sign_in_redirect(anonymous.get(rule, headers=la.headers)), rule
+    signed_in_school = app.test_client()
+    assert sign_in(signed_in_school, school).status_code == 303
+    for _, rule in pages:
+        assert signed_in_school.get(rule).status_code == 403, rule
     browser = app.test_client()
     assert sign_in(browser, la).status_code == 303
     for _, rule in pages:

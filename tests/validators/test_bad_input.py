@@ -36,6 +36,22 @@ def test_unparseable_documents_are_reported(data: bytes, words: str) -> None:
     assert words in report.issues[0].message
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"a": "abc', "not valid JSON: unterminated string starting at line 1, column 7"),
+        (b'{"a": 1,\n "b" 2}', "not valid JSON: expecting ':' delimiter at line 2, column 6"),
+        (b'{"a": 1} x', "not valid JSON: extra data at line 1, column 10"),
+    ],
+)
+def test_a_json_syntax_message_is_a_whole_sentence(data: bytes, message: str) -> None:
+    # The decoder's "Unterminated string starting at" was cut off where its place was left out.
+    with pytest.raises(InputError) as refused:
+        parsing.load_json(data)
+    assert refused.value.message == message
+    assert validators.validate(data).issues[0].message == message
+
+
 def test_unknown_kind() -> None:
     report = validators.validate(b'{"hello": "world"}')
     assert report.rules() == {"DOC-KIND"} and not report.valid

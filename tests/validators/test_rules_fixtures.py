@@ -18,7 +18,7 @@ EXPECTED: dict[str, list[str]] = json.loads((DATA / "expected-rules.json").read_
 #: Each fixture's issues as ``Issue.to_dict()``, in report order (recorded before the
 #: validators were optimised; regenerate only for a deliberate change of wording).
 EXPECTED_ISSUES: dict[str, list[dict[str, str]]] = json.loads((DATA / "expected-issues.json").read_text())
-JSON_KINDS = ("ehcp", "passport", "movement", "envelope")
+JSON_KINDS = ("ehcp", "passport", "movement", "envelope", "pupil-json")
 
 
 @pytest.mark.parametrize("fixture", sorted(EXPECTED))

@@ -1,14 +1,20 @@
-"""The hub's web pages: the LA audit pages (``/la/...``) and the plan page (``/plans/<transfer id>``).
+"""The hub's web pages: the home page (``/``), the LA audit pages (``/la/...``) and the plan page
+(``/plans/<transfer id>``).
 
 The pure renderers of ``sendx.exchange.audit.pages`` and ``sendx.adapters.html`` fed from the ``Hub`` service,
 which scopes every record to the signed-in LA's area exactly as the JSON API does; nothing here
 filters by area.  These routes are web pages, not the JSON API (``/openapi.json`` leaves them out):
 
-- Sign-in: an LA posts its API token once; the hub checks it with the API's own authentication
-  and keeps a Flask session (a signed cookie keyed by ``session.key`` in the data directory;
-  HttpOnly, SameSite=Strict, Secure over HTTPS).  The session holds the participant and a hash
-  of the token, so revoking the token ends the session on its next request; it ends anyway
-  ``SESSION_HOURS`` after sign-in.  Only the role ``la`` may sign in.
+- Sign-in: a participant (an LA, school, college or health service; not the hub admin) posts its
+  API token once; the hub checks it with the API's own authentication and keeps a Flask session
+  (a signed cookie keyed by ``session.key`` in the data directory; HttpOnly, SameSite=Strict,
+  Secure over HTTPS).  The session holds the participant and a hash of the token, so revoking
+  the token ends the session on its next request; it ends anyway ``SESSION_HOURS`` after sign-in.
+- Each role sees what it may: the ``/la/...`` pages are an LA's only (anyone else signed in is
+  refused with a 403 page); the home page lists the EHC plans sent to the participant; a plan
+  page opens for its sender or recipient only.
+- ``/`` answers a browser with the home page and an API client with a JSON index; ``/la`` sends
+  a browser on to the overview (an API client gets a JSON 404).
 - Every POST form carries the session's CSRF token; a missing or wrong one is refused.
 - A request without a session is redirected to the sign-in page.  Errors are RFC 9457
   problems, shown as an HTML page to a client that asks for HTML (a browser).
@@ -47,12 +53,13 @@ from sendx.exchange.audit.pages import (
     movements_csv_for,
     render_access,
     render_dashboard,
+    render_home,
     render_log,
     render_movements,
     render_problem,
     render_sign_in,
 )
-from sendx.exchange.hub.api._http import caller, hub, query_date
+from sendx.exchange.hub.api._http import caller, hub, json_response, query_date
 from sendx.exchange.hub.config import read_or_create_secret
 from sendx.exchange.hub.errors import problem_response
 from sendx.exchange.hub.service import hash_token
@@ -89,6 +96,8 @@ _ROLE_NAMES = {
     "la": "a local authority",
     "admin": "the hub administrator",
 }
+#: Who may sign in to the pages: every participant but the hub admin, who has none.
+_PAGE_ROLES = frozenset({"school", "college", "health", "la"})
 _PAGE_SIZE = 200  # the service's largest page of access-log entries
 _TITLES = {
     400: "There is a problem with the request",
@@ -166,8 +175,15 @@ def _problem(exc: SendxError) -> Response:
     if not _wants_html():
         return problem_response(exc.to_problem(), exc.status, headers)
     la: Participant | None = g.get("page_la")
+    user: Participant | None = g.get("page_user")
     title = _TITLES.get(exc.status, "Sorry, something went wrong")
-    page = render_problem(exc.status, title, exc.message, hint=exc.hint, **(_context(la) if la else {}))
+    if la is not None:
+        ctx = _context(la)
+    elif user is not None:  # signed in, not an LA: the way home and the sign-out button
+        ctx = {"signed_in": True, "user": f"{user.name} ({user.id})", "csrf_token": _csrf()}
+    else:
+        ctx = {}
+    page = render_problem(exc.status, title, exc.message, hint=exc.hint, **ctx)
     return _html(page, exc.status, headers)
 
 
@@ -196,9 +212,9 @@ def _end_session(notice: str) -> None:
 
 
 def _signed_in() -> Participant | None:
-    """The LA this browser signed in as, while the session is young and its token still valid."""
-    if "page_la" in g:
-        return g.page_la
+    """The participant this browser signed in as, while the session is young and its token still valid."""
+    if "page_user" in g:
+        return g.page_user
     pid, digest, at = session.get("pid"), session.get("tok"), session.get("at")
     who = None
     if isinstance(pid, str) and isinstance(digest, str) and isinstance(at, int):
@@ -209,8 +225,9 @@ def _signed_in() -> Participant | None:
                 who = hub().session_participant(pid, digest)
             except NotAuthorisedError:
                 _end_session("Your session ended because its access token is no longer valid. Sign in again.")
-    g.page_la = who if who is not None and who.role == "la" else None
-    return g.page_la
+    g.page_user = who if who is not None and who.role in _PAGE_ROLES else None
+    g.page_la = g.page_user if who is not None and who.role == "la" else None
+    return g.page_user
 
 
 def _safe_next(value: str | None) -> str:
@@ -218,7 +235,7 @@ def _safe_next(value: str | None) -> str:
     if not value or len(value) > 2000 or "\\" in value or any(ord(c) < 0x20 for c in value):
         return ""
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith(("/la/", "/plans/")):
+    if parts.scheme or parts.netloc or not (parts.path == "/" or parts.path.startswith(("/la/", "/plans/"))):
         return ""
     return "" if parts.path in (LA_URLS["sign_in"], LA_URLS["sign_out"]) else value
 
@@ -232,13 +249,19 @@ def _to_sign_in() -> Response:
 
 
 def _la_page(view: Callable[..., Response]) -> Callable[..., Response]:
-    """A page for a signed-in LA: the view gets the participant; anyone else goes to sign in."""
+    """A page for a signed-in LA: the view gets the participant; nobody signed in goes to sign in,
+    any other participant is refused (403)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         who = _signed_in()
         if who is None:
             return _to_sign_in()
+        if who.role != "la":
+            raise ForbiddenError(
+                f"These pages are for local authorities; you are signed in as {who.id}, {_ROLE_NAMES[who.role]}.",
+                hint="The EHC plans sent to you are listed on your home page.",
+            )
         return view(who, *args, **kwargs)
 
     return wrapper
@@ -252,11 +275,17 @@ def _context(la: Participant) -> dict[str, Any]:
 # ------------------------------------------------------------------ sign-in and sign-out
 
 
+def _landing(who: Participant) -> str:
+    """Where a participant goes after signing in: an LA to its overview, anyone else home."""
+    return LA_URLS["dashboard"] if who.role == "la" else LA_URLS["home"]
+
+
 @bp.get("/la/sign-in")
 def sign_in_form() -> Response:
     nxt = _safe_next(request.args.get("next"))
-    if _signed_in() is not None:
-        return redirect(nxt or LA_URLS["dashboard"], 303)
+    who = _signed_in()
+    if who is not None:
+        return redirect(nxt or _landing(who), 303)
     notice = session.pop("notice", None)
     return _html(render_sign_in(error=notice, next_url=nxt, csrf_token=_csrf()))
 
@@ -275,10 +304,10 @@ def _sign_in_participant(token: str) -> Participant:
             "That access token is not valid. Check it, or ask your sendx administrator for a new one.",
             where="token",
         ) from None
-    if who.role != "la":
+    if who.role not in _PAGE_ROLES:
         raise ForbiddenError(
-            f"These pages are for local authorities; that token belongs to {who.id}, {_ROLE_NAMES[who.role]}. "
-            "Schools, colleges and health services use the sendx command or the API.",
+            f"That token belongs to {who.id}, {_ROLE_NAMES[who.role]}, who has no pages here. "
+            "The hub is administered with `sendx admin` on its host.",
             where="token",
         )
     return who
@@ -297,7 +326,7 @@ def sign_in() -> Response:
         return _html(page, exc.status, _auth_headers(exc.status))
     session.clear()  # a new session, never one fixed before sign-in
     session.update(pid=who.id, tok=hash_token(token), at=int(time.time()), csrf=secrets.token_urlsafe(32))
-    return redirect(nxt or LA_URLS["dashboard"], 303)
+    return redirect(nxt or _landing(who), 303)
 
 
 @bp.post("/la/sign-out")
@@ -306,6 +335,30 @@ def sign_out() -> Response:
         _check_csrf()
     session.clear()
     return redirect(LA_URLS["sign_in"], 303)
+
+
+# ------------------------------------------------------------------ the home page
+
+
+@bp.get("/")
+def home() -> Response:
+    """A browser gets the home page (the plans sent to whoever is signed in); a program, a JSON index."""
+    if not _wants_html():
+        return json_response({"service": "sendx hub", "openapi": "/openapi.json", "signIn": LA_URLS["sign_in"]})
+    who = _signed_in()
+    if who is None:
+        return _html(render_home(csrf_token=_csrf()))
+    items = hub().inbox(who, limit=_PAGE_SIZE)["items"]
+    plans = [t for t in items if t["kind"] == "ehcp"]
+    ctx = _context(who) if who.role == "la" else {"csrf_token": _csrf()}
+    return _html(render_home(who=who.to_dict(), role_name=_ROLE_NAMES[who.role], plans=plans, **ctx))
+
+
+@bp.get("/la")
+def la_root() -> Response:
+    if not _wants_html():
+        raise NotFoundError("/la holds the local authority web pages; the API is under /v1 (see /openapi.json)")
+    return redirect(LA_URLS["dashboard"], 303)
 
 
 # ------------------------------------------------------------------ the LA pages

@@ -46,6 +46,12 @@ def keys(pid: str) -> Response:
     return json_response({"participant": pid, "keys": hub().keys(pid)})
 
 
+@bp.get("/v1/keys")
+def all_keys() -> Response:
+    caller()  # like one participant's keys: every participant may verify anyone's signature
+    return json_response({"participants": hub().all_keys()})
+
+
 @bp.post("/v1/participants/<pid>/keys")
 def add_key(pid: str) -> Response:
     _admin()
@@ -78,6 +84,7 @@ OPENAPI = {
         "get": op("List a participant's public keys", tag=TAG, params=_ID, errors=(401, 404)),
         "post": op("Register a public key", tag=TAG, ok=201, body="JWK", params=_ID, errors=(400, 401, 403, 404, 409)),
     },
+    "/v1/keys": {"get": op("List every participant's public keys", tag=TAG, errors=(401,))},
     "/v1/participants/{pid}/keys/{kid}/revoke": {
         "post": op("Revoke a key", tag=TAG, params=(*_ID, ("kid", "path", "string", True)), errors=(401, 403, 404)),
     },

@@ -115,10 +115,18 @@ class Participants(HubBase):
         with self.store.read() as s:
             participant_in(s, participant_id)
             rows = s.scalars(select(ParticipantKey).where(ParticipantKey.participant_id == participant_id))
-            return [
-                {"kid": k.kid, "jwk": json.loads(k.jwk), "created": iso(k.created_at), "revoked": iso(k.revoked_at)}
-                for k in rows
-            ]
+            return [_key_dict(k) for k in rows]
+
+    def all_keys(self) -> dict[str, list[dict[str, Any]]]:
+        """Every participant's public keys, by participant id: what an offline verifier trusts.
+
+        Ids and keys only (no names or identifiers): all a signature check needs.
+        """
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.store.read() as s:
+            for k in s.scalars(select(ParticipantKey).order_by(ParticipantKey.participant_id, ParticipantKey.kid)):
+                out.setdefault(k.participant_id, []).append(_key_dict(k))
+        return out
 
     def new_token(self, participant_id: str) -> str:
         """Issue an API token; only its SHA-256 is stored, so this is the one time it is seen."""
@@ -177,6 +185,10 @@ class Participants(HubBase):
         if found is None or found.id != participant_id:
             raise NotAuthorisedError("the session has ended: its access token is no longer valid", hint="sign in again")
         return found
+
+
+def _key_dict(k: ParticipantKey) -> dict[str, Any]:
+    return {"kid": k.kid, "jwk": json.loads(k.jwk), "created": iso(k.created_at), "revoked": iso(k.revoked_at)}
 
 
 _TOKEN_OWNER = (

@@ -173,3 +173,15 @@ def test_problem_page_explains_the_error_and_offers_a_way_on() -> None:
     nobody = render_problem(403, "You cannot do this", "Forbidden.")
     _check_structure(nobody)
     assert 'class="site-nav"' not in nobody and 'href="/la/sign-in">Go to the sign-in page' in nobody
+
+
+def test_chart_counts_are_worded_in_the_right_number() -> None:
+    import json
+
+    from sendx import schemas
+
+    start = json.loads(next(p for p in schemas.examples("movement") if p.stem == "ap-placement-start").read_text())
+    html = render_dashboard(la_metrics([start], la_code="330", as_of=dt.date(2026, 11, 1)), la=LA)
+    assert "1 placement<" in html or "1 placement;" in html or "1 placement," in html, html
+    assert "1 move into AP" in html and "0 moves out of AP" in html
+    assert "1 placements" not in html and "into ap" not in html

@@ -29,7 +29,13 @@ def test_render_refuses_another_kind(run_cli, data_dir: Path) -> None:
 def test_render_refuses_an_invalid_plan(run_cli, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.html"
     result = run_cli("render", data_dir / "ehcp" / "ehcp-f-unquantified-provision.json", "-o", out)
-    assert result.exit_code != 0 and "EHCP-F-QUANTIFIED" in result.output and not out.exists()
+    assert result.exit_code == 1 and "EHCP-F-QUANTIFIED" in result.output and not out.exists()
+
+
+def test_render_help_states_the_exit_codes_it_uses(run_cli) -> None:
+    # One convention with `sendx validate`: 1 an invalid document, 2 usage or I/O.
+    text = " ".join(run_cli("render", "--help").output.split())
+    assert "a plan with errors is refused (exit 1" in text and "usage error (exit 2)" in text
 
 
 def test_render_shows_warnings_and_still_renders(run_cli, data_dir: Path, tmp_path: Path) -> None:

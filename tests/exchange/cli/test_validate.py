@@ -113,3 +113,44 @@ def test_rules_lists_every_rule_with_source(run_cli) -> None:
     assert all(r["source"] and r["severity"] in ("error", "warning", "information") for r in rules)
     text = run_cli("rules").stdout
     assert "CoP" in text or "Code of Practice" in text
+
+
+def test_rules_of_an_unknown_kind_is_a_usage_error_naming_the_kinds(run_cli) -> None:
+    result = run_cli("rules", "--kind", "nope")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "unknown kind 'nope'" in result.stderr and "ehcp" in result.stderr and "ctf" in result.stderr
+
+
+def test_rules_of_a_kind_lists_its_rules_and_the_shared_ones(run_cli) -> None:
+    kinds = {r["kind"] for r in json.loads(run_cli("rules", "--kind", "passport", "--format", "json").stdout)}
+    assert kinds == {"passport", "any"}
+
+
+def test_validate_reads_standard_input(run_cli) -> None:
+    plan = schemas.examples("ehcp")[0].read_bytes()
+    result = run_cli("validate", "-", "--as-of", "2026-04-01", input=plan)
+    assert result.exit_code == 0 and "<stdin>: ehcp: valid" in result.stdout, result.output
+    bad = run_cli("validate", "-", "--format", "json", input=b'{"a": ')
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["files"][0]["path"] == "<stdin>"
+
+
+def test_validate_reads_a_ctf_from_standard_input_beside_files(run_cli) -> None:
+    ctf = schemas.examples("ctf")[0]
+    result = run_cli("validate", "-", ctf, input=ctf.read_bytes())
+    assert result.exit_code == 0 and result.stdout.count(": ctf: valid") == 2, result.output
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        (DATA / "ctf" / "ctf-attack-billion-laughs.xml").read_bytes(),
+        b'<?xml version="1.0"?>\n<!DOCTYPE CTfile [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<CTfile>&xxe;</CTfile>\n',
+    ],
+    ids=["billion-laughs", "xxe"],
+)
+def test_validate_refuses_an_xml_bomb_in_sendx_words(run_cli, tmp_path: Path, bomb: bytes) -> None:
+    path = tmp_path / "bomb.xml"
+    path.write_bytes(bomb)
+    result = run_cli("validate", path)
+    assert result.exit_code == 1 and "XML with a document type declaration (<!DOCTYPE ...>) is refused" in result.stdout
+    assert "root:" not in result.output and "amplification" not in result.output

@@ -115,10 +115,12 @@ def sign_in(client: Any, actor: Actor | None, **fields: str) -> Any:
 
 
 def page_csrf(client: Any) -> str:
-    """The CSRF token this client's forms carry (its session's, signed in or not)."""
-    page = client.get("/la/log")
-    if page.status_code != 200:
-        page = client.get("/la/sign-in")
+    """The CSRF token this client's forms carry (its session's, signed in or not): from an LA's
+    log page, another participant's home page, or else the sign-in form."""
+    for url in ("/la/log", "/", "/la/sign-in"):
+        page = client.get(url, headers={"Accept": "text/html"})
+        if page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True):
+            break
     return csrf_field(page.get_data(as_text=True))
 
 

@@ -33,8 +33,10 @@ ACTORS = [
     "la-331",
 ]
 EVERYONE = {a: 200 for a in ACTORS if a != "anon"} | {"anon": 401}
-#: An LA page: the two LAs see their own area's; everyone else is sent to sign in.
-LA_PAGE = {a: 200 if a.startswith("la-") else 303 for a in ACTORS}
+#: Who can hold a page session: every participant but the hub admin.
+SESSIONS = [a for a in ACTORS if a not in ("anon", "admin")]
+#: An LA page: the two LAs see their own area's; anyone else signed in is refused; the rest go to sign in.
+LA_PAGE = {a: 200 if a.startswith("la-") else 403 if a in SESSIONS else 303 for a in ACTORS}
 
 
 def _only(ok: dict[str, int], default: int) -> dict[str, int]:
@@ -77,7 +79,7 @@ def _browser(c: Any, actor: Actor | None, signed_in: bool) -> Any:
     """A client of the actor's own (its own cookies), after trying to sign in to the LA pages."""
     browser = c.application.test_client()
     if actor is not None and signed_in:
-        sign_in(browser, actor)  # only an LA gets a session; everyone else is refused
+        sign_in(browser, actor)  # every participant but the admin gets a session
     return browser
 
 
@@ -159,8 +161,8 @@ CASES: list[tuple[str, Request, dict[str, int]]] = [
     ("validate", _post("/v1/validate", lambda a, w: example("ehcp")), EVERYONE),
     ("log checkpoint", _get("/v1/log/checkpoint"), EVERYONE),
     # ---- the HTML pages (303: to the sign-in page, or from it once signed in)
-    ("page sign-in form", _page("/la/sign-in"), {a: 303 if a.startswith("la-") else 200 for a in ACTORS}),
-    ("page sign in", _page_sign_in, _only({"la-330": 303, "la-331": 303}, 403) | {"anon": 400}),
+    ("page sign-in form", _page("/la/sign-in"), {a: 303 if a in SESSIONS else 200 for a in ACTORS}),
+    ("page sign in", _page_sign_in, _only(dict.fromkeys(SESSIONS, 303), 403) | {"anon": 400}),
     ("page sign out", _page_form("/la/sign-out"), {a: 303 for a in ACTORS}),
     *(
         (f"page {what}", request, LA_PAGE)
@@ -179,7 +181,11 @@ CASES: list[tuple[str, Request, dict[str, int]]] = [
         _page("/plans/{tid}", signed_in=False, bearer=True),
         _only({"school-145832": 200, "school-145833": 200}, 404) | {"anon": 303},
     ),
-    ("page plan, LA session", _page("/plans/{la_tid}"), _only({"la-330": 200, "la-331": 404}, 303) | {"anon": 303}),
+    (
+        "page plan, page session",  # LA 330's plan to Kingsbridge: for them, not found for the others signed in
+        _page("/plans/{la_tid}"),
+        {a: 200 if a in ("la-330", "school-145832") else 404 if a in SESSIONS else 303 for a in ACTORS},
+    ),
 ]
 
 

@@ -157,7 +157,10 @@ def test_sendx_log_verify_and_receipt_commands(live, hub, run_cli, monkeypatch, 
     r = run_cli("log", "verify", "--state", state, "--receipt", receipt, "--index", "5")
     assert r.exit_code == 0, r.output
     assert f"log verified: {EVENTS} entries" in r.output and "receipt entry-5.tlog-proof verifies" in r.output
+    assert "first verification" in r.output
     assert json.loads(state.read_text())["checkpoints"][0]["size"] == EVENTS
+    again = run_cli("log", "verify", "--state", state)  # the same log again: one checkpoint seen before
+    assert again.exit_code == 0 and "consistent with 1 checkpoint seen before" in again.output, again.output
 
     leaves = _leaves(hub)
     _rewrite(hub, [*leaves[:6], leaves[7], leaves[6]])
@@ -167,3 +170,12 @@ def test_sendx_log_verify_and_receipt_commands(live, hub, run_cli, monkeypatch, 
     assert out["ok"] is False and out["firstAltered"] == 6
     r = run_cli("log", "verify", "--state", state)
     assert r.exit_code == 1 and "the first altered entry is 6" in r.output
+
+
+def test_log_verify_index_past_the_end_is_a_usage_error(live, run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("SENDX_HUB_URL", live.base_url)
+    monkeypatch.setenv("SENDX_TOKEN", live.token)
+    r = run_cli("log", "verify", "--state", tmp_path / "state.json", "--index", "99")
+    assert r.exit_code == 2, r.output
+    assert f"there is no entry 99: the log holds {EVENTS} entries" in r.output
+    assert "altered" not in r.output

@@ -157,11 +157,9 @@ def test_sign_in_never_sends_anyone_off_the_pages(client, world, target):
     assert r.status_code == 303 and r.headers["Location"] == "/la/dashboard"
 
 
-def test_only_an_la_can_sign_in(app, client, world):
+def test_the_admin_and_an_empty_token_cannot_sign_in(app, client, world):
     refusals = [
-        ("school-145832", 403, "These pages are for local authorities; that token belongs to school-145832, a school"),
-        ("health-RXH", 403, "a health service"),
-        ("admin", 403, "the hub administrator"),
+        ("admin", 403, "That token belongs to admin, the hub administrator, who has no pages here"),
         (None, 400, "Enter your access token."),
     ]
     for who, status, words in refusals:
@@ -480,3 +478,68 @@ def test_plan_page_for_its_sender_and_recipient_only_and_the_read_is_logged(app,
     assert all(e["action"] == "read" for e in log)
     access = _text(browser.get("/la/access"))
     assert tid in access and 'school-145832 <span class="muted">(school)</span>' in access
+
+
+# ------------------------------------------------------------------ every participant signs in
+
+
+def _form_sign_in(browser, actor, next_url: str | None = None):
+    form = browser.get("/la/sign-in" + (f"?{urlencode({'next': next_url})}" if next_url else ""), headers=HTML)
+    data = {"csrf_token": csrf_field(_text(form)), "token": actor.token}
+    if next_url:
+        data["next"] = next_url
+    return browser.post("/la/sign-in", data=data, headers=HTML)
+
+
+def test_a_school_that_received_a_plan_opens_it_in_a_browser(app, client, world):
+    la, school = world["la-330"], world["school-145832"]
+    plan = example("ehcp")
+    tid = client.post("/v1/transfers", json=envelope(la, school.id, plan, "ehcp"), headers=la.headers).json["id"]
+    browser = app.test_client()
+    # The link in an email: no session yet, so to the sign-in page and, signed in, back to the plan.
+    r = browser.get(f"/plans/{tid}", headers=HTML)
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/la/sign-in"
+    signed_in = _form_sign_in(browser, school, next_url=f"/plans/{tid}")
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == f"/plans/{tid}"
+    page = browser.get(f"/plans/{tid}", headers=HTML)
+    assert page.status_code == 200 and plan["child"]["givenName"] in _text(page)
+    # Its home page lists the plan; the LA's pages stay closed to it, with the reason.
+    home = browser.get("/", headers=HTML)
+    assert home.status_code == 200 and f'href="/plans/{tid}"' in _text(home)
+    assert "Signed in as school-145832, a school" in " ".join(_text(home).split())
+    assert not heading_problems([lvl for lvl, _ in outline(_text(home)).headings])
+    for url in LA_PAGES:
+        refused = browser.get(url, headers=HTML)
+        assert refused.status_code == 403 and refused.mimetype == "text/html", url
+        assert "These pages are for local authorities; you are signed in as school-145832" in _text(refused)
+        assert 'href="/"' in _text(refused) and "Sign out" in _text(refused)
+
+
+@pytest.mark.parametrize("who", ["college-10001234", "health-RXH"])
+def test_a_college_or_trust_signs_in_to_its_home_page(app, world, who):
+    browser = app.test_client()
+    r = _form_sign_in(browser, world[who])
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+    home = _text(browser.get("/", headers=HTML))
+    assert world[who].id in home and "No EHC plans have been sent to you." in home
+
+
+def test_an_la_still_lands_on_its_overview(app, world):
+    browser = app.test_client()
+    r = _form_sign_in(browser, world["la-330"])
+    assert r.status_code == 303 and r.headers["Location"] == "/la/dashboard"
+    assert 'href="/la/dashboard"' in _text(browser.get("/", headers=HTML))
+
+
+def test_the_root_and_la_answer_browsers_with_pages_and_programs_with_json(client):
+    page = client.get("/", headers=HTML)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert 'href="/la/sign-in"' in _text(page) and not heading_problems(
+        [lvl for lvl, _ in outline(_text(page)).headings]
+    )
+    index = client.get("/", headers={"Accept": "application/json"})
+    assert index.status_code == 200 and index.json["openapi"] == "/openapi.json"
+    la = client.get("/la", headers=HTML)
+    assert la.status_code == 303 and la.headers["Location"] == "/la/dashboard"
+    api = client.get("/la", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
