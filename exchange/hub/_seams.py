@@ -81,6 +81,7 @@ class CtfRoute:
     source_urn: str | None
     destination_la: str | None
     destination_laestab: str | None
+    destination_urn: str | None
     created: str | None
     upns: tuple[str, ...]
 
@@ -102,6 +103,7 @@ def ctf_route(xml: bytes) -> CtfRoute:
                 "SourceSchool/SchoolName",
                 "DestSchool/LEA",
                 "DestSchool/Estab",
+                "DestSchool/URN",
             ):
                 head[path] = (elem.findtext(path) or "").strip()
             elem.clear()
@@ -118,13 +120,14 @@ def ctf_route(xml: bytes) -> CtfRoute:
         source_urn=head.get("SourceSchool/URN") or None,
         destination_la=dst_la,
         destination_laestab=(dst_la or "") + dst_estab or None,
+        destination_urn=head.get("DestSchool/URN") or None,
         created=head.get("DateTime") or None,
         upns=tuple(u for u in upns if u),
     )
 
 
 def ctf_movements(
-    xml: bytes, *, envelope_id: str, sender: str, destination: Mapping[str, Any] | None
+    xml: bytes, *, envelope_id: str, sender: str, role: str, destination: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """The movement events a (validated) CTF implies at the hub: one per pupil, per envelope.
 
@@ -154,7 +157,7 @@ def ctf_movements(
             "to": None if kind != "leave" else dict(destination or {}) or None,
             "effectiveDate": date,
             "reason": "common transfer file sent",
-            "recordedBy": {"participant": sender, "role": "school"},
+            "recordedBy": {"participant": sender, "role": role},
         }
         for n, upn in enumerate(route.upns)
     ]

@@ -12,10 +12,16 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from sendx.validators.errors import SendxError
+from sendx.validators.errors import ForbiddenError, SendxError
 from sendx.validators.report import Report
 
-__all__ = ["InvalidDocumentError", "UnknownRecipientError", "UnsupportedMediaError", "problem_response"]
+__all__ = [
+    "ForgedClaimError",
+    "InvalidDocumentError",
+    "UnknownRecipientError",
+    "UnsupportedMediaError",
+    "problem_response",
+]
 
 log = logging.getLogger("sendx.hub")
 
@@ -37,6 +43,12 @@ class InvalidDocumentError(SendxError):
         problem["kind"] = self.report.kind
         problem["issues"] = [i.to_dict() for i in self.report.issues]
         return problem
+
+
+class ForgedClaimError(ForbiddenError):
+    """A signed, valid document claims someone else's identity (a plan's LA, a CTF's source...)."""
+
+    code = "claim-not-yours"
 
 
 class UnknownRecipientError(SendxError):

@@ -153,7 +153,7 @@ def test_unknown_and_known_participants_are_indistinguishable_without_a_token(cl
 
 def test_other_participants_transfers_are_indistinguishable_from_missing_ones(client, world) -> None:
     """A third party asking for (or acknowledging) a real transfer id gets the answer a made-up id gets."""
-    a, b, c = world["school-145832"], world["school-145833"], world["school-140001"]
+    a, b, c = world["la-330"], world["school-145833"], world["school-140001"]
     tid = post_json(client, "/v1/transfers", envelope(a, b.id, example("ehcp"), "ehcp"), a).json["id"]
     made_up = "00000000-0000-4000-8000-000000000000"
     for method, suffix in (("get", ""), ("post", "/ack")):

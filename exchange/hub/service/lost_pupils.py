@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import UnknownRecipientError
+from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, find_participant, iso, require, setting_of
 from sendx.exchange.hub.service.movements import append_movements
 from sendx.exchange.hub.service.transfers import transfer_summary
@@ -50,13 +51,14 @@ class LostPupils(HubBase):
 
     def redirect_lost_pupil(self, caller: Participant, lost_id: str, recipient: str) -> Result:
         """An LA sends a pooled CTF on to the right school: a new transfer plus a join movement."""
-        require(caller, "la")
+        policy.enforce_role(policy.LOST_PUPIL_REDIRECT, "ctf", caller)
         if not isinstance(recipient, str) or not recipient.strip():
             raise InputError('the body must be {"recipient": "<participant id, LAESTAB or URN>"}')
         with self.store.read() as s:
             lost = s.get(LostPupil, lost_id)
-            if lost is None or lost.source_la != caller.la:
+            if lost is None:
                 raise NotFoundError(f"no lost-pupil record {lost_id} in LA {caller.la}")
+            policy.enforce(policy.LOST_PUPIL_REDIRECT, "ctf", policy.Submission(caller, lost))
             school = find_participant(s, recipient, by_school_code=True)
             if school is None or school.role != "school":
                 raise UnknownRecipientError(f"no school {recipient!r} is registered at this hub", where="/recipient")

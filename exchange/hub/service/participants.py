@@ -75,6 +75,9 @@ class Participants(HubBase):
             raise InputError("a school needs its URN or LAESTAB")
         if laestab and not la:
             la = laestab[:3]
+        if role == "la" and laestab and laestab[:3] != la:
+            # An LA's LAESTAB is where the records it holds itself come from: its own area only.
+            raise InputError(f"LA {la}'s LAESTAB must be in its own area, not {laestab}", where="laestab")
         p = Participant(id=id, role=role, name=name, la=la, urn=urn, laestab=laestab, ukprn=ukprn, ods=ods)
         try:
             with self.store.write() as s:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sendx import validators
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError, UnknownRecipientError
+from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import (
     MAX_PAGE,
     HubBase,
@@ -33,6 +34,7 @@ from sendx.exchange.hub.service._base import (
     setting_of,
 )
 from sendx.exchange.hub.service.movements import log_rows
+from sendx.exchange.hub.service.policy import Submission
 from sendx.exchange.store import AccessLogEntry, LostPupil, Participant, ParticipantKey, Transfer, utcnow
 from sendx.validators.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from sendx.validators.parsing import load_json
@@ -105,7 +107,10 @@ class Transfers(HubBase):
                 report = validators.validate(envelope, "envelope")
                 if not report.valid:
                     raise InvalidDocumentError(report)
-                recipient, lost = self._route(conn, envelope)
+                route = _seams.ctf_route(envelope["document"].encode("utf-8")) if envelope["kind"] == "ctf" else None
+                recipient, lost = self._route(conn, envelope, route)
+                claims = Submission(caller, route or envelope["document"], recipient, envelope["recipient"])
+                policy.enforce(policy.TRANSFERS, envelope["kind"], claims)
             prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost)
             try:
                 with self.store.writing(conn):
@@ -203,16 +208,11 @@ class Transfers(HubBase):
         if kind == "movement":
             events = [dict(envelope["document"])]
         elif kind == "ctf":
-            route = _seams.ctf_route(envelope["document"].encode("utf-8"))
-            if caller.laestab and route.source_laestab != caller.laestab:
-                raise ForbiddenError(
-                    f"the CTF's source school {route.source_laestab} is not you ({caller.laestab})",
-                    where="/document/Header/SourceSchool",
-                )
             events = _seams.ctf_movements(
                 envelope["document"].encode("utf-8"),
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
+                role=caller.role,
                 destination=setting_of(recipient),
             )
         salted = [(e, secrets.token_bytes(32)) for e in events]
@@ -234,17 +234,17 @@ class Transfers(HubBase):
         )
 
     def _route(
-        self, db: Session | Connection, envelope: Mapping[str, Any]
+        self, db: Session | Connection, envelope: Mapping[str, Any], ctf: _seams.CtfRoute | None
     ) -> tuple[Participant | None, list[tuple[str, str | None, str]]]:
-        """The recipient participant, or None plus lost-pupil entries for unknown destinations."""
+        """The recipient participant, or None plus lost-pupil entries for a CTF sent to the pool.
+
+        The envelope's address decides; the policy then checks the header names the same place.
+        """
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
-        if kind == "ctf":
-            route = _seams.ctf_route(envelope["document"].encode("utf-8"))
-            dest = route.destination_la or ""
-            if recipient.upper() in UNKNOWN_DESTINATIONS or dest.upper() in UNKNOWN_DESTINATIONS:
-                code = (route.destination_laestab or recipient).upper()
-                return None, [(self.cipher.index(upn), route.source_la, code) for upn in route.upns]
+        if ctf is not None and recipient.upper() in UNKNOWN_DESTINATIONS:
+            code = (ctf.destination_laestab or recipient).upper()
+            return None, [(self.cipher.index(upn), ctf.source_la, code) for upn in ctf.upns]
         p = find_participant(db, recipient, by_school_code=kind == "ctf")
         if p is None:
             raise UnknownRecipientError(
