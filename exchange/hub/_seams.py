@@ -33,8 +33,10 @@ def jwk_kid(jwk: Mapping[str, Any]) -> str:
     return kid
 
 
-def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]) -> None:
-    """Verify the envelope's signature against one registered, unrevoked key of its sender."""
+def verify_envelope_signature(
+    envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]
+) -> _dt.datetime:
+    """Verify the envelope's signature against one registered, unrevoked key of its sender; when it was signed."""
     from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
     from sendx.exchange.trust.signing import verify_envelope
 
@@ -42,7 +44,14 @@ def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid
     # key's validity window starts at the epoch: an envelope signed before the key was
     # registered at this hub is still the sender's.
     key = TrustedKey(kid=kid, jwk={k: v for k, v in jwk.items() if isinstance(v, str)}, not_before=_EPOCH)
-    verify_envelope(envelope, TrustRegistry({participant: (key,)}))
+    return verify_envelope(envelope, TrustRegistry({participant: (key,)})).signed_at
+
+
+def envelope_created(envelope: Mapping[str, Any]) -> _dt.datetime:
+    """The envelope's ``created`` as an aware UTC datetime (a clear 400 if it is not RFC 3339)."""
+    from sendx.exchange.trust.keys import parse_time
+
+    return parse_time(envelope["created"], "/created")
 
 
 def signature_error(reason: str, message: str, where: str | None = None) -> Exception:

@@ -18,6 +18,7 @@ from sendx.validators.report import Report
 __all__ = [
     "ForgedClaimError",
     "InvalidDocumentError",
+    "StaleSignatureError",
     "UnknownRecipientError",
     "UnsupportedMediaError",
     "problem_response",
@@ -49,6 +50,14 @@ class ForgedClaimError(ForbiddenError):
     """A signed, valid document claims someone else's identity (a plan's LA, a CTF's source...)."""
 
     code = "claim-not-yours"
+
+
+class StaleSignatureError(SendxError):
+    """The envelope's signature is dated longer before the envelope was created than the hub allows."""
+
+    status = 422
+    exit_code = 1
+    code = "stale-signature"
 
 
 class UnknownRecipientError(SendxError):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from sendx import validators
 from sendx.exchange.hub import _seams
-from sendx.exchange.hub.errors import InvalidDocumentError, UnknownRecipientError
+from sendx.exchange.hub.errors import InvalidDocumentError, StaleSignatureError, UnknownRecipientError
 from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import (
     MAX_PAGE,
@@ -191,7 +191,15 @@ class Transfers(HubBase):
             )
         if match.revoked_at is not None:
             raise _seams.signature_error("revoked-key", f"the signing key {kid} was revoked", "/signature/kid")
-        _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
+        signed_at = _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
+        created, window = _seams.envelope_created(envelope), self.config.signed_at_window
+        if signed_at < created - window:
+            raise StaleSignatureError(
+                f"the signature is dated {iso(signed_at)}, more than {window} before the envelope's "
+                f"created time {iso(created)}",
+                where="/signature/signedAt",
+                hint="sign the envelope when you make it (sendx send does both)",
+            )
 
     def _prepare(
         self,
