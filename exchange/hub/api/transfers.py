@@ -13,11 +13,12 @@ TAG = "transfers"
 
 @bp.post("/v1/transfers")
 def send() -> Response:
-    # One connection for the token lookup and the upload: the hub's busiest request checks
-    # out (and, on PostgreSQL, pings) the pool once.
+    # The body is read between the token lookup and the upload, holding no pooled connection:
+    # a client sending it slowly keeps a greenlet waiting, never one of the pool's connections.
+    who = caller()
+    body = read_body()
     with hub().store.connection() as conn:
-        who = caller(conn)
-        result = hub().submit_transfer(who, read_body(), conn=conn)
+        result = hub().submit_transfer(who, body, conn=conn)
     headers = {"Location": url_for("transfers.get", tid=result.body["id"])}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"

@@ -69,6 +69,13 @@ def own_passport(actor: Actor) -> dict[str, Any]:
     return doc
 
 
+def movement_by(actor: Actor, name: str = "ap-placement-start") -> dict[str, Any]:
+    """An example movement out of ``actor``'s own school, recorded by it (what the sender policy accepts)."""
+    info = actor.info
+    own = {"name": info["name"], "urn": info["urn"], "la": info.get("la") or info["laestab"][:3], "ap": False}
+    return movement(name, **{"from": own}, recordedBy={"participant": actor.id, "role": actor.role})
+
+
 def envelope(
     sender: Actor,
     recipient: str,
