@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CtfRoute", "ctf_movements", "ctf_route", "movement_leaf", "verify_envelope_signature"]
+__all__ = ["CtfRoute", "ctf_movements", "ctf_route", "movement_leaf", "split_ctf", "verify_envelope_signature"]
 
 
 _EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
@@ -133,6 +133,13 @@ def ctf_route(xml: bytes) -> CtfRoute:
         created=head.get("DateTime") or None,
         upns=tuple(u for u in upns if u),
     )
+
+
+def split_ctf(xml: bytes) -> list[tuple[str, bytes]]:
+    """(UPN, one-pupil CTF) per pupil; a one-pupil file unchanged (``adapters.ctf.split_ctf``)."""
+    from sendx.adapters.ctf import split_ctf as split
+
+    return split(xml)
 
 
 def ctf_movements(

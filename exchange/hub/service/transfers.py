@@ -42,7 +42,7 @@ from sendx.validators.report import Report
 from sendx.validators.rules import get_rule
 from sendx.validators.schema import schema_issues
 
-__all__ = ["UNKNOWN_DESTINATIONS", "Transfers", "transfer_summary"]
+__all__ = ["UNKNOWN_DESTINATIONS", "Transfers", "lost_file_aad", "transfer_summary"]
 
 UNKNOWN_DESTINATIONS = frozenset({"XXX", "XXXX", "XXXXXXX", "MMM", "MMMM", "MMMMMMM"})
 
@@ -63,7 +63,7 @@ class _Prepared:
     size: int
     events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, salt)
     leaves: list[bytes] = field(default_factory=list)
-    lost: list[tuple[str, str | None, str]] = field(default_factory=list)  # (upn_hash, source_la, destination)
+    lost: list[dict[str, Any]] = field(default_factory=list)  # lost-pupil rows, each with its own file
 
 
 class Transfers(HubBase):
@@ -108,10 +108,10 @@ class Transfers(HubBase):
                 if not report.valid:
                     raise InvalidDocumentError(report)
                 route = _seams.ctf_route(envelope["document"].encode("utf-8")) if envelope["kind"] == "ctf" else None
-                recipient, lost = self._route(conn, envelope, route)
+                recipient, pool = self._route(conn, envelope, route)
                 claims = Submission(caller, route or envelope["document"], recipient, envelope["recipient"])
                 policy.enforce(policy.TRANSFERS, envelope["kind"], claims)
-            prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost)
+            prepared = self._prepare(caller, envelope, body, request_hash, recipient, route, pool)
             try:
                 with self.store.writing(conn):
                     return Result(self._store_upload(conn, caller, prepared), created=True)
@@ -152,20 +152,7 @@ class Transfers(HubBase):
         }
         conn.execute(_INSERT_TRANSFER, row)  # first: pool and movement rows refer to it; the key constraint fires here
         if prepared.lost:
-            conn.execute(
-                _INSERT_LOST,
-                [
-                    {
-                        "id": str(uuid.uuid4()),
-                        "transfer_id": prepared.transfer_id,
-                        "upn_hash": upn_hash,
-                        "source_la": source_la,
-                        "source_id": caller.id,
-                        "destination": destination,
-                    }
-                    for upn_hash, source_la, destination in prepared.lost
-                ],
-            )
+            conn.execute(_INSERT_LOST, prepared.lost)
         if size is not None:
             log_rows(self, conn, size, caller, prepared.events, prepared.leaves, prepared.transfer_id)
         return transfer_summary(SimpleNamespace(**row))
@@ -208,7 +195,8 @@ class Transfers(HubBase):
         body: bytes,
         request_hash: str,
         recipient: Participant | None,
-        lost: list[tuple[str, str | None, str]],
+        ctf: _seams.CtfRoute | None,
+        pool: str | None,
     ) -> _Prepared:
         kind = envelope["kind"]
         tid = str(uuid.uuid4())
@@ -238,21 +226,42 @@ class Transfers(HubBase):
             size=len(body),
             events=salted,
             leaves=[_seams.movement_leaf(e, salt) for e, salt in salted],
-            lost=lost,
+            lost=self._pool_rows(tid, caller, envelope["document"].encode("utf-8"), ctf, pool) if ctf and pool else [],
         )
+
+    def _pool_rows(
+        self, tid: str, caller: Participant, document: bytes, ctf: _seams.CtfRoute, pool: str
+    ) -> list[dict[str, Any]]:
+        """A lost-pupil row per pupil, each sealing the pupil's own one-pupil CTF (``split_ctf``)."""
+        rows = []
+        for upn, file in _seams.split_ctf(document):
+            rid = str(uuid.uuid4())
+            nonce, ciphertext = self.cipher.encrypt(file, lost_file_aad(rid))
+            rows.append(
+                {
+                    "id": rid,
+                    "transfer_id": tid,
+                    "upn_hash": self.cipher.index(upn),
+                    "source_la": ctf.source_la,
+                    "source_id": caller.id,
+                    "destination": pool,
+                    "nonce": nonce,
+                    "ciphertext": ciphertext,
+                }
+            )
+        return rows
 
     def _route(
         self, db: Session | Connection, envelope: Mapping[str, Any], ctf: _seams.CtfRoute | None
-    ) -> tuple[Participant | None, list[tuple[str, str | None, str]]]:
-        """The recipient participant, or None plus lost-pupil entries for a CTF sent to the pool.
+    ) -> tuple[Participant | None, str | None]:
+        """The recipient participant, or (None, the pool's code) for a CTF sent to the lost-pupil pool.
 
         The envelope's address decides; the policy then checks the header names the same place.
         """
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
         if ctf is not None and recipient.upper() in UNKNOWN_DESTINATIONS:
-            code = (ctf.destination_laestab or recipient).upper()
-            return None, [(self.cipher.index(upn), ctf.source_la, code) for upn in ctf.upns]
+            return None, (ctf.destination_laestab or recipient).upper()
         p = find_participant(db, recipient, by_school_code=kind == "ctf")
         if p is None:
             raise UnknownRecipientError(
@@ -261,7 +270,7 @@ class Transfers(HubBase):
                 hint="address the envelope to a participant id"
                 + (" or the destination school's LAESTAB/URN" if kind == "ctf" else ""),
             )
-        return p, []
+        return p, None
 
     def inbox(self, caller: Participant, *, limit: int = 50, cursor: str | None = None, status: str | None = None):
         limit = max(1, min(limit, MAX_PAGE))
@@ -308,6 +317,11 @@ class Transfers(HubBase):
                 t.acked_at = utcnow()
                 t.status = "acked"
             return transfer_summary(t)
+
+
+def lost_file_aad(lost_id: str) -> str:
+    """What a pooled pupil's own file is encrypted bound to: its lost-pupil row."""
+    return f"lost-pupil:{lost_id}"
 
 
 def transfer_summary(t: Any) -> dict[str, Any]:
