@@ -126,14 +126,23 @@ def scene(client, hub, world) -> dict[str, str]:
     return {"tid": sent.json["id"], "kid": spare["kid"]}
 
 
-def _call(client: Any, method: str, route: Route, scene: dict[str, str], actor: Actor | None, **headers: str) -> Any:
+def _call(
+    client: Any,
+    method: str,
+    route: Route,
+    scene: dict[str, str],
+    actor: Actor | None,
+    address: str = "127.0.0.1",
+    **headers: str,
+) -> Any:
     url = route.url.format(**scene)
     sent = {**(actor.headers if actor else {}), **headers}
+    env = {"REMOTE_ADDR": address}
     if method == "GET":
-        return client.get(url, headers=sent)
+        return client.get(url, headers=sent, environ_base=env)
     body = route.body(actor) if route.body else None
     data = json.dumps(body) if body is not None else None
-    return client.post(url, data=data, content_type="application/json", headers=sent)
+    return client.post(url, data=data, content_type="application/json", headers=sent, environ_base=env)
 
 
 def _is_sign_in_redirect(r: Any) -> bool:
@@ -165,11 +174,13 @@ def test_every_protected_route_refuses_a_caller_without_credentials(client, scen
 
 
 def test_every_bearer_route_refuses_a_forged_token(client, scene) -> None:
+    """Each from an address of its own: unknown tokens from one address are throttled (test_tokens)."""
     failures = []
-    for method, rule in PROTECTED:
+    for n, (method, rule) in enumerate(PROTECTED):
         if ROUTES[method, rule].who == PAGE:
             continue
-        r = _call(client, method, ROUTES[method, rule], scene, None, Authorization="Bearer sxt_" + "A" * 43)
+        forged = "Bearer sxt_" + "A" * 43
+        r = _call(client, method, ROUTES[method, rule], scene, None, f"10.1.0.{n + 1}", Authorization=forged)
         if r.status_code != 401:
             failures.append(f"{method} {rule}: {r.status_code}")
     assert not failures, "\n".join(failures)

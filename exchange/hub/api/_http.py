@@ -43,7 +43,8 @@ def caller(conn: Connection | None = None) -> Participant:
     if "participant" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.participant = hub().authenticate(token.strip() if scheme.lower() == "bearer" else None, conn=conn)
+        bearer = token.strip() if scheme.lower() == "bearer" else None
+        g.participant = hub().authenticate(bearer, conn=conn, address=request.remote_addr)
     return g.participant
 
 
