@@ -1,4 +1,4 @@
-"""CTF XML ⇄ pupil-record JSON, and CTF → pupil movement events.
+"""CTF XML ⇄ pupil-record JSON, CTF → pupil movement events, and a CTF → one file per pupil.
 
 Sits at *adapt* in the flow (bytes → parse → validate → adapt → sign → exchange).  The
 JSON shape is documented in ``schemas/ctf/pupil-json.md`` and checked by ``schemas/pupil-json/``
@@ -32,6 +32,7 @@ __all__ = [
     "generic_element",
     "iter_ctf_pupils",
     "pupils_to_ctf",
+    "split_ctf",
 ]
 
 PUPILS_SCHEMA_ID = schemas.schema_id("pupil-json")
@@ -536,3 +537,29 @@ def _pupil_movements(header: Mapping[str, Any], pupil: Mapping[str, Any]) -> lis
             }
         )
     return events
+
+
+def split_ctf(source: bytes) -> list[tuple[str, bytes]]:
+    """One CTF per pupil, each with the file's ``Header``: ``(UPN, file)`` in document order.
+
+    What the lost-pupil pool keeps, so a redirect releases one child's record and never the
+    rest of a class.  A one-pupil file is returned as it is, byte for byte, so its sender's
+    signature still covers it; a file of several pupils is cut into new files (the header and
+    each ``Pupil`` element re-serialised by lxml, everything else of the file left out).
+    """
+    header: bytes | None = None
+    pupils: list[tuple[str, bytes]] = []
+    for _, elem in safe_xml.iterparse(source, events=("end",), tag=("Header", "Pupil")):
+        parent = elem.getparent()
+        if elem.tag == "Header" and parent is not None and parent.getparent() is None:
+            header = etree.tostring(elem, encoding="UTF-8", xml_declaration=False, with_tail=False)
+        elif elem.tag == "Pupil" and parent is not None and parent.tag == "CTFpupilData":
+            upn = (elem.findtext("UPN") or "").strip().upper()
+            pupils.append((upn, etree.tostring(elem, encoding="UTF-8", xml_declaration=False, with_tail=False)))
+            elem.clear(keep_tail=True)
+    if header is None:
+        raise InputError("the CTF has no <Header>", where="/CTfile")
+    if len(pupils) == 1:
+        return [(pupils[0][0], bytes(source))]
+    head = b'<?xml version="1.0" encoding="UTF-8"?>\n<CTfile>'
+    return [(upn, head + header + b"<CTFpupilData>" + pupil + b"</CTFpupilData></CTfile>\n") for upn, pupil in pupils]

@@ -157,7 +157,7 @@ class HubProcess:
             if self._wait_ready(url, offset, deadline):
                 # One worker answering is not the whole server: let the master fork the rest, so
                 # a kill always meets the master and all N workers.
-                expected = self.workers + 1 if self.workers > 1 else 1
+                expected = self.workers + 1
                 while _PROC and len(self.processes()) < expected and time.monotonic() < deadline:
                     time.sleep(0.02)
                 self.url = url
@@ -172,8 +172,8 @@ class HubProcess:
     def _wait_ready(self, url: str, offset: int, deadline: float) -> bool:
         assert self._proc is not None
         # The port was free a moment ago; only gunicorn's own line says this master holds it now
-        # (and not a server someone else started on it meanwhile).  One worker is Flask's server.
-        mine = f"Listening at: {url} ({self._proc.pid})".encode() if self.workers > 1 else b""
+        # (and not a server someone else started on it meanwhile).
+        mine = f"Listening at: {url} ({self._proc.pid})".encode()
         with requests.Session() as http:
             while time.monotonic() < deadline and self._proc.poll() is None:
                 if mine not in self._log_since(offset):

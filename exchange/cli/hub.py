@@ -29,15 +29,19 @@ def _client() -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the hub (gunicorn when --workers > 1; Flask's server for one)."""
+@click.option("--dev", is_flag=True, help="Werkzeug's development server in this process (not for a shared hub)")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Run the hub: gunicorn with --workers gevent worker processes (or, with --dev, a development server)."""
     from sendx.exchange.hub import build_hub
-    from sendx.exchange.hub.server import run
+    from sendx.exchange.hub.server import run, run_development
 
     hub = build_hub()  # migrate once, before any worker starts
     hub.store.dispose()
     click.echo(f"sendx hub on http://{host}:{port}  (data: {hub.config.home}, workers: {workers})", err=True)
-    run(host, port, workers)
+    if dev:
+        run_development(host, port)
+    else:
+        run(host, port, workers)
 
 
 def _read_token() -> str:

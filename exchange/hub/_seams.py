@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CtfRoute", "ctf_movements", "ctf_route", "movement_leaf", "verify_envelope_signature"]
+__all__ = ["CtfRoute", "ctf_movements", "ctf_route", "movement_leaf", "split_ctf", "verify_envelope_signature"]
 
 
 _EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
@@ -33,8 +33,10 @@ def jwk_kid(jwk: Mapping[str, Any]) -> str:
     return kid
 
 
-def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]) -> None:
-    """Verify the envelope's signature against one registered, unrevoked key of its sender."""
+def verify_envelope_signature(
+    envelope: Mapping[str, Any], participant: str, kid: str, jwk: Mapping[str, Any]
+) -> _dt.datetime:
+    """Verify the envelope's signature against one registered, unrevoked key of its sender; when it was signed."""
     from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
     from sendx.exchange.trust.signing import verify_envelope
 
@@ -42,7 +44,14 @@ def verify_envelope_signature(envelope: Mapping[str, Any], participant: str, kid
     # key's validity window starts at the epoch: an envelope signed before the key was
     # registered at this hub is still the sender's.
     key = TrustedKey(kid=kid, jwk={k: v for k, v in jwk.items() if isinstance(v, str)}, not_before=_EPOCH)
-    verify_envelope(envelope, TrustRegistry({participant: (key,)}))
+    return verify_envelope(envelope, TrustRegistry({participant: (key,)})).signed_at
+
+
+def envelope_created(envelope: Mapping[str, Any]) -> _dt.datetime:
+    """The envelope's ``created`` as an aware UTC datetime (a clear 400 if it is not RFC 3339)."""
+    from sendx.exchange.trust.keys import parse_time
+
+    return parse_time(envelope["created"], "/created")
 
 
 def signature_error(reason: str, message: str, where: str | None = None) -> Exception:
@@ -81,6 +90,7 @@ class CtfRoute:
     source_urn: str | None
     destination_la: str | None
     destination_laestab: str | None
+    destination_urn: str | None
     created: str | None
     upns: tuple[str, ...]
 
@@ -102,6 +112,7 @@ def ctf_route(xml: bytes) -> CtfRoute:
                 "SourceSchool/SchoolName",
                 "DestSchool/LEA",
                 "DestSchool/Estab",
+                "DestSchool/URN",
             ):
                 head[path] = (elem.findtext(path) or "").strip()
             elem.clear()
@@ -118,13 +129,21 @@ def ctf_route(xml: bytes) -> CtfRoute:
         source_urn=head.get("SourceSchool/URN") or None,
         destination_la=dst_la,
         destination_laestab=(dst_la or "") + dst_estab or None,
+        destination_urn=head.get("DestSchool/URN") or None,
         created=head.get("DateTime") or None,
         upns=tuple(u for u in upns if u),
     )
 
 
+def split_ctf(xml: bytes) -> list[tuple[str, bytes]]:
+    """(UPN, one-pupil CTF) per pupil; a one-pupil file unchanged (``adapters.ctf.split_ctf``)."""
+    from sendx.adapters.ctf import split_ctf as split
+
+    return split(xml)
+
+
 def ctf_movements(
-    xml: bytes, *, envelope_id: str, sender: str, destination: Mapping[str, Any] | None
+    xml: bytes, *, envelope_id: str, sender: str, role: str, destination: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """The movement events a (validated) CTF implies at the hub: one per pupil, per envelope.
 
@@ -154,7 +173,7 @@ def ctf_movements(
             "to": None if kind != "leave" else dict(destination or {}) or None,
             "effectiveDate": date,
             "reason": "common transfer file sent",
-            "recordedBy": {"participant": sender, "role": "school"},
+            "recordedBy": {"participant": sender, "role": role},
         }
         for n, upn in enumerate(route.upns)
     ]

@@ -9,6 +9,7 @@ Secrets the hub needs (the storage key, the log key) live in the data directory 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -29,9 +30,15 @@ _KEYS = (
     "SENDX_MAX_BODY_BYTES",
     "SENDX_LOG_ORIGIN",
     "SENDX_PROXY_HOPS",
+    "SENDX_SIGNED_AT_WINDOW",
 )
 #: More reverse proxies than this in front of one hub is a misconfiguration, not a deployment.
 MAX_PROXY_HOPS = 5
+#: How long before an envelope's ``created`` its signature may be dated (seconds): a sender signs
+#: what it has just made, so an older signature was made for something else, or back-dated.
+DEFAULT_SIGNED_AT_WINDOW = 15 * 60
+#: The longest window the setting accepts (a day): beyond it the check would mean nothing.
+MAX_SIGNED_AT_WINDOW = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class HubConfig:
     #: Reverse proxies in front of the hub whose X-Forwarded-* headers are believed (0: none).
     #: Behind a TLS-terminating proxy this is what marks the page-session cookie Secure.
     proxy_hops: int = 0
+    #: How long before the envelope's ``created`` a signature may be dated (``SENDX_SIGNED_AT_WINDOW``).
+    signed_at_window: dt.timedelta = dt.timedelta(seconds=DEFAULT_SIGNED_AT_WINDOW)
 
     @property
     def log_key_path(self) -> Path:
@@ -75,7 +84,22 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
         max_body_bytes=max_body,
         log_origin=origin,
         proxy_hops=_proxy_hops(values.get("SENDX_PROXY_HOPS")),
+        signed_at_window=_signed_at_window(values.get("SENDX_SIGNED_AT_WINDOW")),
     )
+
+
+def _signed_at_window(raw: Any) -> dt.timedelta:
+    try:
+        seconds = int(raw if raw not in (None, "") else DEFAULT_SIGNED_AT_WINDOW)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= MAX_SIGNED_AT_WINDOW:
+        raise ConfigError(
+            f"SENDX_SIGNED_AT_WINDOW must be a whole number of seconds from 0 to {MAX_SIGNED_AT_WINDOW}, not {raw!r}",
+            hint="how long before an envelope's 'created' its signature may be dated "
+            f"(default {DEFAULT_SIGNED_AT_WINDOW})",
+        )
+    return dt.timedelta(seconds=seconds)
 
 
 def _proxy_hops(raw: Any) -> int:

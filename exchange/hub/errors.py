@@ -12,10 +12,19 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from sendx.validators.errors import SendxError
+from sendx.validators.errors import ForbiddenError, SendxError
 from sendx.validators.report import Report
 
-__all__ = ["InvalidDocumentError", "UnknownRecipientError", "UnsupportedMediaError", "problem_response"]
+__all__ = [
+    "ForgedClaimError",
+    "InvalidDocumentError",
+    "StaleSignatureError",
+    "TooManyAttemptsError",
+    "UnknownRecipientError",
+    "UnsupportedMediaError",
+    "problem_headers",
+    "problem_response",
+]
 
 log = logging.getLogger("sendx.hub")
 
@@ -39,6 +48,32 @@ class InvalidDocumentError(SendxError):
         return problem
 
 
+class ForgedClaimError(ForbiddenError):
+    """A signed, valid document claims someone else's identity (a plan's LA, a CTF's source...)."""
+
+    code = "claim-not-yours"
+
+
+class StaleSignatureError(SendxError):
+    """The envelope's signature is dated longer before the envelope was created than the hub allows."""
+
+    status = 422
+    exit_code = 1
+    code = "stale-signature"
+
+
+class TooManyAttemptsError(SendxError):
+    """Too many unknown tokens from one address: wait ``retry_after`` seconds."""
+
+    status = 429
+    exit_code = 2
+    code = "too-many-attempts"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 class UnknownRecipientError(SendxError):
     status = 422
     exit_code = 2
@@ -49,6 +84,15 @@ class UnsupportedMediaError(SendxError):
     status = 415
     exit_code = 2
     code = "unsupported-media-type"
+
+
+def problem_headers(exc: SendxError) -> dict[str, str]:
+    """The headers an error's answer carries: a Bearer challenge with a 401, Retry-After with a 429."""
+    if exc.status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="sendx"'}
+    if isinstance(exc, TooManyAttemptsError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
 
 
 def problem_response(problem: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
@@ -76,8 +120,7 @@ def _http_problem(exc: HTTPException) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SendxError)
     def _sendx(exc: SendxError) -> Response:
-        headers = {"WWW-Authenticate": 'Bearer realm="sendx"'} if exc.status == 401 else None
-        return problem_response(exc.to_problem(), exc.status, headers)
+        return problem_response(exc.to_problem(), exc.status, problem_headers(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

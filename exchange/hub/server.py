@@ -1,17 +1,40 @@
-"""Running the hub: gunicorn with N workers in production, Flask's threaded server for one.
+"""Running the hub: gunicorn's gevent workers in production, Werkzeug's server for development.
 
-Each gunicorn worker builds its own app (and so its own database pool) after the fork;
-the schema is migrated once beforehand by ``sendx serve``, and the log-head lock keeps the
-workers' appends in one history.
+``sendx serve --workers N`` (``run``): N gunicorn worker processes, each serving every connection
+on a greenlet, so a client that sends its request slowly holds a socket and a few kilobytes,
+never a worker or a thread, and ``/healthz`` and every other client go on being answered:
+
+- the request line and headers must arrive whole within ``HEADER_SECONDS`` (gunicorn's gevent
+  worker bounds its header read by the keep-alive timeout), else the connection is closed;
+- the body must arrive within ``BODY_SECONDS`` of the request (``_BodyDeadline``), else 408;
+- each worker holds at most ``WORKER_CONNECTIONS`` connections (greenlets), and a body is read
+  into memory only after the caller is authenticated and only up to ``SENDX_MAX_BODY_BYTES``.
+
+Each worker builds its own app (and so its own database pool) after the fork and after gevent
+has patched the standard library (psycopg 3 cooperates with gevent by itself); the schema is
+migrated once beforehand by ``sendx serve``, and the log-head lock keeps the workers' appends in
+one history.  ``local_server`` is Werkzeug's threaded server, a thread per connection without a
+bound: for ``sendx demo``, the tests and ``sendx serve --dev`` on one's own machine, not for a
+hub anyone else can reach.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from werkzeug.exceptions import RequestTimeout
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-__all__ = ["local_server", "run"]
+__all__ = ["BODY_SECONDS", "HEADER_SECONDS", "WORKER_CONNECTIONS", "local_server", "run", "run_development"]
+
+#: Longest a client may take to send a request's line and headers (also the keep-alive idle time).
+HEADER_SECONDS = 5
+#: Longest a client may take to send a request's body, from the start of the request.
+BODY_SECONDS = 60
+#: Connections one worker process holds at once (each a greenlet); more wait in the listen backlog.
+WORKER_CONNECTIONS = 500
 
 
 class _PathOnlyHandler(WSGIRequestHandler):
@@ -28,7 +51,7 @@ class _SilentHandler(WSGIRequestHandler):
 
 
 def local_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> BaseWSGIServer:
-    """A threaded werkzeug server for one process (``port=0`` picks a free port).
+    """A threaded werkzeug server for one process (``port=0`` picks a free port): development only.
 
     Access lines never include query strings; ``quiet`` drops them altogether (the demo).
     """
@@ -36,29 +59,38 @@ def local_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: boo
     return make_server(host, port, app, threaded=True, request_handler=handler)
 
 
-def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dict[str, Any] | None = None) -> None:
+def run_development(host: str, port: int, *, config: dict[str, Any] | None = None) -> None:
+    """Werkzeug's server in this process, saying what it is for."""
     from sendx.exchange.hub import create_app
 
-    cfg = {**(config or {}), "SENDX_AUTO_MIGRATE": False}
-    if workers <= 1 and threads <= 1:
-        server = local_server(create_app(cfg), host, port)
-        print(f"sendx hub on http://{host}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-        return
+    server = local_server(create_app({**(config or {}), "SENDX_AUTO_MIGRATE": False}), host, port)
+    print(
+        f"sendx hub on http://{host}:{server.server_port}/ (Ctrl-C to stop)\n"
+        "DEVELOPMENT SERVER: one thread per connection and no timeouts, so a few slow clients can stall it; "
+        "run `sendx serve` without --dev for a hub others use",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
+
+def run(host: str, port: int, workers: int = 1, *, config: dict[str, Any] | None = None) -> None:
+    """gunicorn with ``workers`` gevent worker processes on ``host:port``, until it is stopped."""
     from gunicorn.app.base import BaseApplication
+
+    cfg = {**(config or {}), "SENDX_AUTO_MIGRATE": False}
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("worker_class", "gevent")
+            self.cfg.set("worker_connections", WORKER_CONNECTIONS)
+            self.cfg.set("keepalive", HEADER_SECONDS)  # the gevent worker's deadline for a request head
             self.cfg.set("preload_app", False)  # never share a DB connection across fork
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
@@ -70,6 +102,67 @@ def run(host: str, port: int, workers: int = 1, *, threads: int = 1, config: dic
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            return create_app(cfg)
+            from sendx.exchange.hub import create_app
+
+            return _BodyDeadline(create_app(cfg), BODY_SECONDS)
 
     _Gunicorn().run()
+
+
+# ------------------------------------------------------------------ the body deadline
+
+
+class _BodyDeadline:
+    """WSGI middleware: a request's body must arrive within ``seconds`` of the request, else 408.
+
+    gunicorn's gevent worker reads a body from the socket as the app asks for it, one greenlet
+    per connection; this bounds how long a client dripping its body can keep that greenlet (and
+    its part of ``WORKER_CONNECTIONS``), and closes the connection after a 408 (the rest of the
+    body is never read).
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], self.seconds)
+
+        def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            if status.startswith("408"):
+                headers = [*headers, ("Connection", "close")]
+            return start_response(status, headers, *exc)
+
+        return self.app(environ, start)
+
+
+class _DeadlineInput:
+    """``wsgi.input`` whose every read ends by the deadline (gevent's timeout interrupts a blocked recv)."""
+
+    def __init__(self, stream: Any, seconds: float) -> None:
+        self._stream = stream
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+
+    def _within(self, read: Callable[..., Any], *args: Any) -> Any:
+        import gevent
+
+        left = self._deadline - time.monotonic()
+        late = RequestTimeout(f"the request body did not arrive within {self._seconds:g} seconds")
+        if left <= 0:
+            raise late
+        with gevent.Timeout(left, late):
+            return read(*args)
+
+    def read(self, *args: Any) -> bytes:
+        return self._within(self._stream.read, *args)  # type: ignore[no-any-return]
+
+    def readline(self, *args: Any) -> bytes:
+        return self._within(self._stream.readline, *args)  # type: ignore[no-any-return]
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._within(self._stream.readlines, *args)  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line

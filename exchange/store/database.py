@@ -58,6 +58,7 @@ __all__ = [
     "LogNode",
     "LostPupil",
     "Movement",
+    "PageSession",
     "Participant",
     "ParticipantKey",
     "Store",
@@ -188,6 +189,24 @@ class LostPupil(Base):
     redirected_by: Mapped[str | None] = mapped_column(ForeignKey("participants.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     redirected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: This pupil's own one-pupil CTF, encrypted (None in rows made before files were split).
+    nonce: Mapped[bytes | None] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class PageSession(Base):
+    """A signed-in LA page session, held by the hub so that signing out ends it everywhere."""
+
+    __tablename__ = "page_sessions"
+
+    #: SHA-256 of the session's secret (the cookie holds the secret, the store only its hash).
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: SHA-256 of the API token it signed in with: revoking the token ends the session.
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Movement(Base):

@@ -254,3 +254,29 @@ def test_a_ctf_that_moves_nobody_gives_no_movements(name: str) -> None:
     path = DATA / "field" / name
     assert adapter.ctf_to_movements(path) == []
     assert adapter.ctf_to_pupils(path)["pupils"]  # the pupils are still read
+
+
+# ------------------------------------------------------------------ one file per pupil
+
+
+def test_split_gives_each_pupil_its_own_valid_file_with_the_header() -> None:
+    whole = synthetic_ctf(3, seed=5, source_laestab="3304001", source_urn="145832", dest_laestab="XXXXXXX")
+    upns = [p["upn"] for p in adapter.ctf_to_pupils(whole)["pupils"]]
+    parts = adapter.split_ctf(whole)
+    assert [upn for upn, _ in parts] == upns
+    for upn, file in parts:
+        assert validators.validate(file).valid
+        doc = adapter.ctf_to_pupils(file)
+        assert [p["upn"] for p in doc["pupils"]] == [upn]  # this pupil, and no other
+        assert doc["header"] == adapter.ctf_to_pupils(whole)["header"]
+        assert not any(other.encode() in file for other in upns if other != upn)
+
+
+def test_split_leaves_a_one_pupil_file_byte_for_byte() -> None:
+    one = synthetic_ctf(1, seed=6, source_laestab="3304001", source_urn="145832", dest_laestab="XXXXXXX")
+    assert adapter.split_ctf(one) == [(adapter.ctf_to_pupils(one)["pupils"][0]["upn"], one)]
+
+
+def test_split_refuses_a_file_without_a_header() -> None:
+    with pytest.raises(InputError, match="no <Header>"):
+        adapter.split_ctf(b"<CTfile><CTFpupilData><Pupil><UPN>A1</UPN></Pupil></CTFpupilData></CTfile>")

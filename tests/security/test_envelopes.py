@@ -275,3 +275,57 @@ def test_example_documents_are_what_the_cast_signs() -> None:
     from sendx import validators
 
     assert validators.validate(example("ehcp")).valid and validators.validate(movement()).valid
+
+
+def _dated(actor: Actor, to: str, created: str, signed_at: Any) -> dict[str, Any]:
+    """A movement envelope made at ``created`` whose signature says it was made at ``signed_at``."""
+    from sendx.exchange.trust.signing import sign_envelope
+
+    body = {k: v for k, v in envelope(actor, to, movement(), "movement").items() if k != "signature"}
+    return sign_envelope({**body, "created": created}, actor.key, signed_at=signed_at)
+
+
+def test_a_signature_dated_2001_is_refused(client, hub, world) -> None:
+    """A signature dated long before its envelope was made: back-dated (say, to before a revocation)."""
+    import datetime as dt
+
+    a, b = world["school-145832"], world["ap-103614"]
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    env = _dated(a, b.id, now.isoformat().replace("+00:00", "Z"), dt.datetime(2001, 9, 1, tzinfo=dt.UTC))
+    before = table_counts(hub)
+    r = post_json(client, "/v1/transfers", env, a)
+    assert r.status_code == 422 and problem(r)["type"].endswith("/stale-signature")
+    assert problem(r)["instance"] == "/signature/signedAt" and "2001-09-01" in problem(r)["detail"]
+    assert table_counts(hub) == before and _inbox(client, b) == []
+
+
+def test_a_signature_within_the_window_before_created_is_accepted(client, hub, world) -> None:
+    import datetime as dt
+
+    a, b = world["school-145832"], world["ap-103614"]
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    inside = _dated(a, b.id, created.isoformat(), created - dt.timedelta(minutes=14))
+    assert post_json(client, "/v1/transfers", inside, a).status_code == 201
+    outside = _dated(a, b.id, created.isoformat(), created - dt.timedelta(minutes=16))
+    assert post_json(client, "/v1/transfers", outside, a).status_code == 422
+
+
+def test_the_signed_at_window_is_configured(tmp_path) -> None:
+    """SENDX_SIGNED_AT_WINDOW=0: a signature may not be older than its envelope at all."""
+    import datetime as dt
+
+    from hub_helpers import register_cast
+
+    from sendx.exchange.hub import create_app
+
+    app = create_app({"SENDX_HOME": str(tmp_path), "SENDX_SIGNED_AT_WINDOW": "0", "TESTING": True})
+    try:
+        client, cast = app.test_client(), register_cast(app.extensions["sendx.hub"])
+        a, b = cast["school-145832"], cast["ap-103614"]
+        created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        late = _dated(a, b.id, created.isoformat(), created - dt.timedelta(seconds=1))
+        assert post_json(client, "/v1/transfers", late, a).status_code == 422
+        same = _dated(a, b.id, created.isoformat(), created)
+        assert post_json(client, "/v1/transfers", same, a).status_code == 201
+    finally:
+        app.extensions["sendx.hub"].store.dispose()

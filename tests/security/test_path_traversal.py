@@ -75,7 +75,7 @@ HUB_TRAVERSALS = [
 def test_traversal_in_hub_urls_reaches_no_other_resource(client, hub, world) -> None:
     """Even the admin, whose token opens every route, gets a 404 problem and nothing else."""
     admin = world["admin"]
-    a = world["school-145832"]
+    a = world["la-330"]
     sent = post_json(client, "/v1/transfers", envelope(a, "school-145833", example("ehcp"), "ehcp"), a)
     assert sent.status_code == 201
     before = table_counts(hub)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hub_helpers import Actor, envelope, example, movement, sign_in
+from hub_helpers import Actor, envelope, example, movement, own_passport, sign_in
 
 from sendx.exchange.trust.keys import SigningKey
 
@@ -25,9 +25,11 @@ PUBLIC, PAGE, ANY, PARTIES, RECIPIENT = "public", "page", "any", "parties", "rec
 ADMIN = frozenset({"admin"})
 LA = frozenset({"la"})
 RECORDERS = frozenset({"school", "college", "la"})
+#: Who sends documents at all (which kinds each may send is the sender policy's, tested in test_policy).
+SENDERS = frozenset({"school", "college", "health", "la"})
 ROLE_REFUSALS = ("this needs the role", "only a hub admin")
-# T: an EHCP from Kingsbridge (school-145832) to Riverside (school-145833).
-SENDER, RECIPIENT_ID = "school-145832", "school-145833"
+# T: an EHCP from LA 330 (la-330) to Riverside (school-145833).
+SENDER, RECIPIENT_ID = "la-330", "school-145833"
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,11 @@ def _new_participant(actor: Actor | None) -> dict[str, str]:
 
 
 def _own_envelope(actor: Actor | None) -> dict[str, Any] | None:
+    """A passport the actor issued in its own name, to Riverside (or, from Riverside, to LA 330)."""
     if actor is None:
-        return {"kind": "ehcp"}
+        return {"kind": "passport"}
     to = SENDER if actor.id == RECIPIENT_ID else RECIPIENT_ID
-    return envelope(actor, to, example("ehcp"), "ehcp")
+    return envelope(actor, to, own_passport(actor), "passport")
 
 
 def _own_movement(actor: Actor | None) -> dict[str, Any]:
@@ -68,7 +71,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/v1/participants/<pid>/keys/<kid>/revoke"): Route(ADMIN, "/v1/participants/la-331/keys/{kid}/revoke"),
     ("POST", "/v1/participants/<pid>/tokens"): Route(ADMIN, "/v1/participants/la-331/tokens"),
-    ("POST", "/v1/transfers"): Route(ANY, "/v1/transfers", _own_envelope),
+    ("POST", "/v1/transfers"): Route(SENDERS, "/v1/transfers", _own_envelope),
     ("GET", "/v1/transfers/<tid>"): Route(PARTIES, "/v1/transfers/{tid}"),
     ("POST", "/v1/transfers/<tid>/ack"): Route(RECIPIENT, "/v1/transfers/{tid}/ack"),
     ("GET", "/v1/inbox"): Route(ANY, "/v1/inbox"),
@@ -118,7 +121,7 @@ def test_every_route_has_an_authorisation_decision(app) -> None:
 
 @pytest.fixture
 def scene(client, hub, world) -> dict[str, str]:
-    """T, an EHCP from Kingsbridge to Riverside, and a spare key of la-331's for the admin to revoke."""
+    """T, an EHCP from LA 330 to Riverside, and a spare key of la-331's for the admin to revoke."""
     a = world[SENDER]
     sent = client.post("/v1/transfers", json=envelope(a, RECIPIENT_ID, example("ehcp"), "ehcp"), headers=a.headers)
     assert sent.status_code == 201
@@ -126,14 +129,23 @@ def scene(client, hub, world) -> dict[str, str]:
     return {"tid": sent.json["id"], "kid": spare["kid"]}
 
 
-def _call(client: Any, method: str, route: Route, scene: dict[str, str], actor: Actor | None, **headers: str) -> Any:
+def _call(
+    client: Any,
+    method: str,
+    route: Route,
+    scene: dict[str, str],
+    actor: Actor | None,
+    address: str = "127.0.0.1",
+    **headers: str,
+) -> Any:
     url = route.url.format(**scene)
     sent = {**(actor.headers if actor else {}), **headers}
+    env = {"REMOTE_ADDR": address}
     if method == "GET":
-        return client.get(url, headers=sent)
+        return client.get(url, headers=sent, environ_base=env)
     body = route.body(actor) if route.body else None
     data = json.dumps(body) if body is not None else None
-    return client.post(url, data=data, content_type="application/json", headers=sent)
+    return client.post(url, data=data, content_type="application/json", headers=sent, environ_base=env)
 
 
 def _is_sign_in_redirect(r: Any) -> bool:
@@ -165,11 +177,13 @@ def test_every_protected_route_refuses_a_caller_without_credentials(client, scen
 
 
 def test_every_bearer_route_refuses_a_forged_token(client, scene) -> None:
+    """Each from an address of its own: unknown tokens from one address are throttled (test_tokens)."""
     failures = []
-    for method, rule in PROTECTED:
+    for n, (method, rule) in enumerate(PROTECTED):
         if ROUTES[method, rule].who == PAGE:
             continue
-        r = _call(client, method, ROUTES[method, rule], scene, None, Authorization="Bearer sxt_" + "A" * 43)
+        forged = "Bearer sxt_" + "A" * 43
+        r = _call(client, method, ROUTES[method, rule], scene, None, f"10.1.0.{n + 1}", Authorization=forged)
         if r.status_code != 401:
             failures.append(f"{method} {rule}: {r.status_code}")
     assert not failures, "\n".join(failures)
@@ -216,7 +230,7 @@ def test_every_api_route_holds_each_participant_to_its_decision(client, world, s
 
 def test_pages_open_only_for_a_signed_in_la(app, world, scene) -> None:
     """Any participant signs in, but only an LA opens an LA page; a Bearer token, even an LA's, opens none."""
-    school, la = world[SENDER], world["la-330"]
+    school, la = world["school-145832"], world["la-330"]
     pages = [(m, r) for (m, r), route in ROUTES.items() if route.who == PAGE and m == "GET"]
     anonymous = app.test_client()
     for _, rule in pages:

@@ -2,9 +2,10 @@
 
 Timing-safety is checked by structure, not by the clock: the lookup goes to the database by
 the token's SHA-256 (the secret itself never reaches SQL), and the final comparison is
-``hmac.compare_digest``.  The hub has no failed-attempt lockout, on purpose: a token has 256
-bits of entropy, so guessing is hopeless, while a lockout keyed on anything an attacker can
-send would let them lock real participants out (see ``test_tokens_have_256_bits_of_entropy``).
+``hmac.compare_digest``.  A token has 256 bits of entropy, so guessing is hopeless; unknown
+tokens are still throttled, per client address and never per participant, so a third party
+slows only itself (and whoever shares its address) and cannot lock a participant out; a
+client's own ``X-Forwarded-For`` counts only through the configured ``SENDX_PROXY_HOPS``.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def test_unknown_and_known_participants_are_indistinguishable_without_a_token(cl
 
 def test_other_participants_transfers_are_indistinguishable_from_missing_ones(client, world) -> None:
     """A third party asking for (or acknowledging) a real transfer id gets the answer a made-up id gets."""
-    a, b, c = world["school-145832"], world["school-145833"], world["school-140001"]
+    a, b, c = world["la-330"], world["school-145833"], world["school-140001"]
     tid = post_json(client, "/v1/transfers", envelope(a, b.id, example("ehcp"), "ehcp"), a).json["id"]
     made_up = "00000000-0000-4000-8000-000000000000"
     for method, suffix in (("get", ""), ("post", "/ack")):
@@ -165,3 +166,89 @@ def test_other_participants_transfers_are_indistinguishable_from_missing_ones(cl
 
 def _revoke(hub: Any, token: str) -> None:
     assert hub.revoke_tokens(hub.authenticate(token).id, token)["revoked"] == 1
+
+
+# ------------------------------------------------------------------ guessing, throttled per address
+
+GUESS = "Bearer sxt_" + "G" * 43
+
+
+def _me(client: Any, authorization: str, address: str, **headers: str) -> Any:
+    return client.get(
+        "/v1/participants/me",
+        headers={"Authorization": authorization, **headers},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _guess_until_throttled(client: Any, address: str, **headers: str) -> tuple[int, Any]:
+    """Guess from ``address`` until refused with 429; how many 401s came first, and the 429."""
+    from sendx.exchange.hub.service.throttle import BURST
+
+    for n in range(BURST + 5):
+        r = _me(client, GUESS, address, **headers)
+        if r.status_code == 429:
+            return n, r
+        assert r.status_code == 401
+    raise AssertionError(f"{BURST + 5} unknown tokens from {address} and never a 429")
+
+
+def test_unknown_tokens_are_throttled_per_address_with_retry_after(client, world) -> None:
+    from sendx.exchange.hub.service.throttle import BURST
+
+    failed, refused = _guess_until_throttled(client, "203.0.113.5")
+    assert failed == BURST and problem(refused)["type"].endswith("/too-many-attempts")
+    assert int(refused.headers["Retry-After"]) >= 1
+    # Refused before the lookup: not even a right token gets through from that address now...
+    la = world["la-330"]
+    assert _me(client, f"Bearer {la.token}", "203.0.113.5").status_code == 429
+    # ...but the participant is not locked out: from its own address its token works.
+    assert _me(client, f"Bearer {la.token}", "198.51.100.7").status_code == 200
+    # A request with no token at all is not a guess.
+    assert client.get("/v1/participants/me", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 401
+
+
+def test_a_client_cannot_dodge_the_throttle_with_x_forwarded_for(client) -> None:
+    """No proxies configured: a client's own X-Forwarded-For is not its address."""
+    _guess_until_throttled(client, "203.0.113.9")
+    for n in range(5):
+        spoofed = _me(client, GUESS, "203.0.113.9", **{"X-Forwarded-For": f"192.0.2.{n}"})
+        assert spoofed.status_code == 429
+
+
+def test_behind_the_configured_proxy_each_client_is_throttled_alone(database_url, tmp_path) -> None:
+    """SENDX_PROXY_HOPS=1: the proxy's X-Forwarded-For says who the client is; a hop it added is
+    believed, one the client wrote itself is not, and one client's guessing slows no other."""
+    from hub_helpers import register_cast
+
+    from sendx.exchange.hub import create_app
+
+    app = create_app(
+        {"SENDX_HOME": str(tmp_path / "proxied"), "SENDX_DATABASE_URL": database_url, "SENDX_PROXY_HOPS": "1"}
+    )
+    try:
+        client, cast = app.test_client(), register_cast(app.extensions["sendx.hub"])
+        proxy = "127.0.0.1"
+        _guess_until_throttled(client, proxy, **{"X-Forwarded-For": "203.0.113.5"})
+        # The attacker writes the victim's address first; the proxy appends the real one.
+        dodge = _me(client, GUESS, proxy, **{"X-Forwarded-For": "198.51.100.7, 203.0.113.5"})
+        assert dodge.status_code == 429
+        la = cast["la-330"]
+        victim = _me(client, f"Bearer {la.token}", proxy, **{"X-Forwarded-For": "198.51.100.7"})
+        assert victim.status_code == 200
+    finally:
+        app.extensions["sendx.hub"].store.dispose()
+
+
+def test_the_sign_in_form_is_throttled_too(client, world) -> None:
+    from hub_helpers import csrf_field
+
+    from sendx.exchange.hub.service.throttle import BURST
+
+    form = client.get("/la/sign-in")
+    data = {"csrf_token": csrf_field(form.get_data(as_text=True)), "token": "sxt_" + "S" * 43}
+    env = {"REMOTE_ADDR": "203.0.113.77"}
+    statuses = [client.post("/la/sign-in", data=data, environ_base=env).status_code for _ in range(BURST + 1)]
+    assert statuses == [401] * BURST + [429]
+    last = client.post("/la/sign-in", data=data, environ_base=env)
+    assert last.status_code == 429 and "Retry-After" in last.headers

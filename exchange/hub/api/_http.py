@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from sendx.exchange.hub.errors import UnsupportedMediaError
 from sendx.exchange.hub.service import Hub
+from sendx.exchange.hub.service.policy import openapi_policy
 from sendx.exchange.store.database import Participant
 from sendx.validators.errors import InputError
 
@@ -27,6 +28,7 @@ __all__ = [
     "query_date",
     "query_int",
     "read_body",
+    "with_policy",
 ]
 
 JSON_TYPES = ("application/json",)
@@ -41,7 +43,8 @@ def caller(conn: Connection | None = None) -> Participant:
     if "participant" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.participant = hub().authenticate(token.strip() if scheme.lower() == "bearer" else None, conn=conn)
+        bearer = token.strip() if scheme.lower() == "bearer" else None
+        g.participant = hub().authenticate(bearer, conn=conn, address=request.remote_addr)
     return g.participant
 
 
@@ -166,6 +169,15 @@ def op(
         out["responses"].setdefault("413", _PROBLEM)
         out["responses"].setdefault("415", _PROBLEM)
     return out
+
+
+def with_policy(operation: dict[str, Any], route: str) -> dict[str, Any]:
+    """``operation`` with its rows of the sender policy: ``x-sendx-policy``, and a line saying so."""
+    note = (
+        "Who may send which kind, and which claims inside the document must be the sender's own "
+        "registered identity (refused with 403 claim-not-yours): x-sendx-policy."
+    )
+    return {**operation, "description": note, "x-sendx-policy": openapi_policy(route)}
 
 
 def _success_schema(content: str) -> dict[str, Any]:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from sendx.exchange.hub.api._http import caller, choice_param, hub, json_response, op, query_choice, read_body
+from sendx.exchange.hub.api._http import (
+    caller,
+    choice_param,
+    hub,
+    json_response,
+    op,
+    query_choice,
+    read_body,
+    with_policy,
+)
+from sendx.exchange.hub.service.policy import LOST_PUPIL_REDIRECT
 from sendx.validators.errors import InputError
 from sendx.validators.parsing import load_json
 
@@ -41,13 +51,16 @@ OPENAPI = {
         )
     },
     "/v1/lost-pupils/{lid}/redirect": {
-        "post": op(
-            "Redirect a lost pupil",
-            tag=TAG,
-            ok=201,
-            body="Redirect",
-            params=(("lid", "path", "string", True),),
-            errors=(400, 401, 403, 404, 409, 422),
+        "post": with_policy(
+            op(
+                "Redirect a lost pupil",
+                tag=TAG,
+                ok=201,
+                body="Redirect",
+                params=(("lid", "path", "string", True),),
+                errors=(400, 401, 403, 404, 409, 422),
+            ),
+            LOST_PUPIL_REDIRECT,
         )
     },
 }

@@ -14,7 +14,9 @@ from sendx.exchange.hub.api._http import (
     query_date,
     query_int,
     read_body,
+    with_policy,
 )
+from sendx.exchange.hub.service.policy import MOVEMENTS
 
 bp = Blueprint("movements", __name__)
 TAG = "movements"
@@ -45,7 +47,9 @@ def list_movements() -> Response:
 
 OPENAPI = {
     "/v1/movements": {
-        "post": op("Record a movement", tag=TAG, ok=201, body="Movement", errors=(400, 401, 403, 409, 422)),
+        "post": with_policy(
+            op("Record a movement", tag=TAG, ok=201, body="Movement", errors=(400, 401, 403, 409, 422)), MOVEMENTS
+        ),
         "get": op(
             "List movements",
             tag=TAG,

@@ -6,10 +6,12 @@ which scopes every record to the signed-in LA's area exactly as the JSON API doe
 filters by area.  These routes are web pages, not the JSON API (``/openapi.json`` leaves them out):
 
 - Sign-in: a participant (an LA, school, college or health service; not the hub admin) posts its
-  API token once; the hub checks it with the API's own authentication and keeps a Flask session
-  (a signed cookie keyed by ``session.key`` in the data directory; HttpOnly, SameSite=Strict,
-  Secure over HTTPS).  The session holds the participant and a hash of the token, so revoking
-  the token ends the session on its next request; it ends anyway ``SESSION_HOURS`` after sign-in.
+  API token once; the hub checks it with the API's own authentication and begins a session it
+  holds itself (``service.sessions``); the browser's Flask session (a signed cookie keyed by
+  ``session.key`` in the data directory; HttpOnly, SameSite=Strict, Secure over HTTPS) carries
+  only the session's secret.  Signing out ends the session at the hub, so a copy of the cookie
+  opens nothing afterwards; so do 30 minutes without a request, 8 hours after sign-in, and
+  revoking the token it signed in with.
 - Each role sees what it may: the ``/la/...`` pages are an LA's only (anyone else signed in is
   refused with a 403 page); the home page lists the EHC plans sent to the participant; a plan
   page opens for its sender or recipient only.
@@ -36,7 +38,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from functools import cache, wraps
 from pathlib import Path
@@ -61,8 +62,8 @@ from sendx.exchange.audit.pages import (
 )
 from sendx.exchange.hub.api._http import caller, hub, json_response, query_date
 from sendx.exchange.hub.config import read_or_create_secret
-from sendx.exchange.hub.errors import problem_response
-from sendx.exchange.hub.service import hash_token
+from sendx.exchange.hub.errors import problem_headers, problem_response
+from sendx.exchange.hub.service.sessions import SESSION_HOURS
 from sendx.exchange.log.checkpoint import Verifier
 from sendx.exchange.log.verify import VerifierState, verify_log
 from sendx.exchange.store.database import Participant, utcnow
@@ -80,8 +81,6 @@ __all__ = ["SESSION_HOURS", "SESSION_SETTINGS", "PageSessionInterface", "bp", "s
 
 bp = Blueprint("pages", __name__)
 
-#: A session ends this long after sign-in, whatever happens in between (a working day).
-SESSION_HOURS = 8
 #: Flask settings for the page session cookie (``create_app`` applies them; its config may override).
 SESSION_SETTINGS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "sendx_session",
@@ -165,13 +164,9 @@ def _wants_html() -> bool:
     return best == "text/html"
 
 
-def _auth_headers(status: int) -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer realm="sendx"'} if status == 401 else {}
-
-
 @bp.errorhandler(SendxError)
 def _problem(exc: SendxError) -> Response:
-    headers = _auth_headers(exc.status)
+    headers = problem_headers(exc)
     if not _wants_html():
         return problem_response(exc.to_problem(), exc.status, headers)
     la: Participant | None = g.get("page_la")
@@ -212,19 +207,16 @@ def _end_session(notice: str) -> None:
 
 
 def _signed_in() -> Participant | None:
-    """The participant this browser signed in as, while the session is young and its token still valid."""
+    """The participant this browser signed in as, while the hub says its session is live."""
     if "page_user" in g:
         return g.page_user
-    pid, digest, at = session.get("pid"), session.get("tok"), session.get("at")
+    sid = session.get("sid")
     who = None
-    if isinstance(pid, str) and isinstance(digest, str) and isinstance(at, int):
-        if time.time() - at > SESSION_HOURS * 3600:
-            _end_session(f"Your session ended after {SESSION_HOURS} hours. Sign in again.")
-        else:
-            try:
-                who = hub().session_participant(pid, digest)
-            except NotAuthorisedError:
-                _end_session("Your session ended because its access token is no longer valid. Sign in again.")
+    if isinstance(sid, str):
+        try:
+            who = hub().session_participant(sid)
+        except NotAuthorisedError as exc:
+            _end_session(exc.message)
     g.page_user = who if who is not None and who.role in _PAGE_ROLES else None
     g.page_la = g.page_user if who is not None and who.role == "la" else None
     return g.page_user
@@ -298,7 +290,7 @@ def _sign_in_participant(token: str) -> Participant:
     if not token:
         raise InputError("Enter your access token.", where="token")
     try:
-        who = hub().authenticate(token)
+        who = hub().authenticate(token, address=request.remote_addr)
     except NotAuthorisedError:
         raise NotAuthorisedError(
             "That access token is not valid. Check it, or ask your sendx administrator for a new one.",
@@ -321,11 +313,12 @@ def sign_in() -> Response:
         who = _sign_in_participant(token)
     except SendxError as exc:
         if not _wants_html():
-            return problem_response(exc.to_problem(), exc.status, _auth_headers(exc.status))
+            return problem_response(exc.to_problem(), exc.status, problem_headers(exc))
         page = render_sign_in(error=exc.message, next_url=nxt, csrf_token=_csrf())
-        return _html(page, exc.status, _auth_headers(exc.status))
+        return _html(page, exc.status, problem_headers(exc))
+    sid = hub().begin_session(who, token)
     session.clear()  # a new session, never one fixed before sign-in
-    session.update(pid=who.id, tok=hash_token(token), at=int(time.time()), csrf=secrets.token_urlsafe(32))
+    session.update(sid=sid, csrf=secrets.token_urlsafe(32))
     return redirect(nxt or _landing(who), 303)
 
 
@@ -333,6 +326,7 @@ def sign_in() -> Response:
 def sign_out() -> Response:
     if _signed_in() is not None:
         _check_csrf()
+        hub().end_session(session["sid"])
     session.clear()
     return redirect(LA_URLS["sign_in"], 303)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, url_for
 
-from sendx.exchange.hub.api._http import caller, hub, json_response, op, read_body
+from sendx.exchange.hub.api._http import caller, hub, json_response, op, read_body, with_policy
+from sendx.exchange.hub.service.policy import TRANSFERS
 
 bp = Blueprint("transfers", __name__)
 TAG = "transfers"
@@ -12,11 +13,12 @@ TAG = "transfers"
 
 @bp.post("/v1/transfers")
 def send() -> Response:
-    # One connection for the token lookup and the upload: the hub's busiest request checks
-    # out (and, on PostgreSQL, pings) the pool once.
+    # The body is read between the token lookup and the upload, holding no pooled connection:
+    # a client sending it slowly keeps a greenlet waiting, never one of the pool's connections.
+    who = caller()
+    body = read_body()
     with hub().store.connection() as conn:
-        who = caller(conn)
-        result = hub().submit_transfer(who, read_body(), conn=conn)
+        result = hub().submit_transfer(who, body, conn=conn)
     headers = {"Location": url_for("transfers.get", tid=result.body["id"])}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
@@ -36,7 +38,9 @@ def ack(tid: str) -> Response:
 _ID = (("tid", "path", "string", True),)
 OPENAPI = {
     "/v1/transfers": {
-        "post": op("Send a transfer", tag=TAG, ok=201, body="Envelope", errors=(400, 401, 403, 409, 422)),
+        "post": with_policy(
+            op("Send a transfer", tag=TAG, ok=201, body="Envelope", errors=(400, 401, 403, 409, 422)), TRANSFERS
+        ),
     },
     "/v1/transfers/{tid}": {"get": op("Fetch a transfer", tag=TAG, params=_ID, errors=(401, 404))},
     "/v1/transfers/{tid}/ack": {"post": op("Acknowledge a transfer", tag=TAG, params=_ID, errors=(401, 403, 404))},

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sendx.exchange.hub.service.throttle import TokenThrottle
 from sendx.exchange.store import AccessLogEntry, LogLeaf, LostPupil, Movement, Participant, Store, Transfer
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
@@ -44,6 +45,7 @@ class HubBase:
         self.log_signer = log_signer
         self.log_origin = log_origin
         self.config: Any = None
+        self.token_throttle = TokenThrottle()
 
     @property
     def log_verifier(self) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -11,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import UnknownRecipientError
+from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, find_participant, iso, require, setting_of
 from sendx.exchange.hub.service.movements import append_movements
-from sendx.exchange.hub.service.transfers import transfer_summary
+from sendx.exchange.hub.service.transfers import lost_file_aad, transfer_summary
 from sendx.exchange.store import LostPupil, Participant, Transfer, utcnow
 from sendx.validators.errors import ConflictError, InputError, NotFoundError
 
@@ -22,6 +24,39 @@ __all__ = ["LostPupils"]
 
 class LostPupils(HubBase):
     """Searching the pool (LAs, by UPN) and redirecting a pupil's CTF to a school."""
+
+    def _pupil_file(self, lost: LostPupil, original: Transfer, raw: bytes, to: str) -> tuple[str, bytes]:
+        """The pupil's UPN and the envelope a redirect releases: this pupil's file and nothing else.
+
+        A one-pupil file goes on as its sender signed it.  A pupil split out of a file of several
+        (the hub refuses those now; a pool filled before it did may hold them) goes in an envelope
+        the hub derived: no sender's signature covers it, so it says so (``derived``), naming the
+        original, its SHA-256 and its signature, which the hub keeps sealed for audit.
+        """
+        envelope = json.loads(raw)
+        document = envelope["document"].encode("utf-8")
+        if lost.ciphertext is not None:
+            file = self.cipher.decrypt(lost.nonce, lost.ciphertext, lost_file_aad(lost.id))
+        else:  # a row from before pooled files were split at receipt
+            file = next((f for u, f in _seams.split_ctf(document) if self.cipher.index(u) == lost.upn_hash), b"")
+        upns = _seams.ctf_route(file).upns if file else ()
+        if len(upns) != 1 or self.cipher.index(upns[0]) != lost.upn_hash:  # pragma: no cover - made from this file
+            raise ConflictError("the pooled file no longer holds this pupil")
+        if file == document:
+            return upns[0], raw
+        derived = {
+            **{k: v for k, v in envelope.items() if k != "signature"},
+            "recipient": to,
+            "document": file.decode("utf-8"),
+            "derived": {
+                "by": "hub",
+                "why": "one pupil's record cut from a lost-pupil file holding several pupils",
+                "fromTransfer": original.id,
+                "sourceSha256": hashlib.sha256(document).hexdigest(),
+                "sourceSignature": envelope.get("signature"),
+            },
+        }
+        return upns[0], json.dumps(derived).encode("utf-8")
 
     def lost_pupils(self, caller: Participant, upn: str | None = None, status: str | None = "open") -> dict[str, Any]:
         require(caller, "la")
@@ -50,13 +85,14 @@ class LostPupils(HubBase):
 
     def redirect_lost_pupil(self, caller: Participant, lost_id: str, recipient: str) -> Result:
         """An LA sends a pooled CTF on to the right school: a new transfer plus a join movement."""
-        require(caller, "la")
+        policy.enforce_role(policy.LOST_PUPIL_REDIRECT, "ctf", caller)
         if not isinstance(recipient, str) or not recipient.strip():
             raise InputError('the body must be {"recipient": "<participant id, LAESTAB or URN>"}')
         with self.store.read() as s:
             lost = s.get(LostPupil, lost_id)
-            if lost is None or lost.source_la != caller.la:
+            if lost is None:
                 raise NotFoundError(f"no lost-pupil record {lost_id} in LA {caller.la}")
+            policy.enforce(policy.LOST_PUPIL_REDIRECT, "ctf", policy.Submission(caller, lost))
             school = find_participant(s, recipient, by_school_code=True)
             if school is None or school.role != "school":
                 raise UnknownRecipientError(f"no school {recipient!r} is registered at this hub", where="/recipient")
@@ -70,11 +106,7 @@ class LostPupils(HubBase):
             assert original is not None
             raw = self.cipher.decrypt(original.nonce, original.ciphertext, original.id)
             sender = s.get(Participant, original.sender_id)
-        envelope = json.loads(raw)
-        route = _seams.ctf_route(envelope["document"].encode("utf-8"))
-        upn = next((u for u in route.upns if self.cipher.index(u) == lost.upn_hash), None)
-        if upn is None:  # pragma: no cover - the pool row was made from this very file
-            raise ConflictError("the pooled file no longer names this pupil")
+        upn, released = self._pupil_file(lost, original, raw, school.id)
         today = utcnow().date().isoformat()
         event = {
             "$schema": "https://schemas.sendx.org.uk/movement/v1",
@@ -88,7 +120,7 @@ class LostPupils(HubBase):
             "recordedBy": {"participant": caller.id, "role": "la"},
         }
         tid = str(uuid.uuid4())
-        nonce, ct = self.cipher.encrypt(raw, tid)
+        nonce, ct = self.cipher.encrypt(released, tid)
         try:
             with self.store.write() as s:
                 lost_row = s.get(LostPupil, lost_id)
@@ -106,7 +138,7 @@ class LostPupils(HubBase):
                     envelope_id=original.envelope_id,
                     nonce=nonce,
                     ciphertext=ct,
-                    size=original.size,
+                    size=len(released),
                     redirected_from=original.id,
                     log_count=1,
                 )

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from sendx import validators
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError
+from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, canonical_hash, iso, require
 from sendx.exchange.store import Movement, Participant, utcnow
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
-from sendx.validators.errors import ConflictError, ForbiddenError, InputError
+from sendx.validators.errors import ConflictError, InputError
 from sendx.validators.parsing import load_json
 
 __all__ = ["Movements", "append_movements", "in_area", "log_rows", "movement_aad", "open_movement"]
@@ -33,23 +34,14 @@ class Movements(HubBase):
     """Recording movement events and listing those in the caller's scope."""
 
     def record_movement(self, caller: Participant, body: bytes) -> Result:
-        require(caller, "school", "college", "la")
+        policy.enforce_role(policy.MOVEMENTS, "movement", caller)
         event = load_json(body)
         if not isinstance(event, dict):
             raise InputError("the request body must be a JSON object (a movement event)")
         report = validators.validate(event, "movement")
         if not report.valid:
             raise InvalidDocumentError(report)
-        if event["recordedBy"]["participant"] != caller.id:
-            raise ForbiddenError(
-                f"recordedBy.participant {event['recordedBy']['participant']!r} is not you ({caller.id!r})",
-                where="/recordedBy/participant",
-            )
-        if not _touches(caller, event):
-            raise ForbiddenError(
-                "you can only record movements to or from your own setting (LAs: within your area)",
-                where="/from",
-            )
+        policy.enforce(policy.MOVEMENTS, "movement", policy.Submission(caller, event))
         digest = canonical_hash(event)
         existing = self._movement_replay(caller.id, event["eventId"], digest)
         if existing is not None:
@@ -207,14 +199,6 @@ def movement_aad(recorder: str, event_id: str) -> str:
 def in_area(la: str | None) -> Any:
     """The one SQL test of "this movement is LA ``la``'s business", shared by the API and the LA pages."""
     return or_(Movement.from_la == la, Movement.to_la == la, Movement.school_la == la)
-
-
-def _touches(caller: Participant, event: Mapping[str, Any]) -> bool:
-    ends = [e for e in (event.get("from"), event.get("to")) if e]
-    if caller.role == "la":
-        return any((e.get("la") or (e.get("laestab") or "")[:3]) == caller.la for e in ends)
-    mine = {(a, getattr(caller, a)) for a in ("urn", "laestab", "ukprn") if getattr(caller, a)}
-    return any((a, e.get(a)) in mine for e in ends for a in ("urn", "laestab", "ukprn"))
 
 
 _INSERT_MOVEMENTS = Movement.__table__.insert()

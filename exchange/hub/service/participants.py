@@ -75,6 +75,9 @@ class Participants(HubBase):
             raise InputError("a school needs its URN or LAESTAB")
         if laestab and not la:
             la = laestab[:3]
+        if role == "la" and laestab and laestab[:3] != la:
+            # An LA's LAESTAB is where the records it holds itself come from: its own area only.
+            raise InputError(f"LA {la}'s LAESTAB must be in its own area, not {laestab}", where="laestab")
         p = Participant(id=id, role=role, name=name, la=la, urn=urn, laestab=laestab, ukprn=ukprn, ods=ods)
         try:
             with self.store.write() as s:
@@ -154,13 +157,20 @@ class Participants(HubBase):
                 row.revoked_at = now
         return {"participant": participant_id, "revoked": len(rows)}
 
-    def authenticate(self, token: str | None, *, conn: Connection | None = None) -> Participant:
-        """The participant a Bearer token belongs to; on ``conn`` if given (the request's own connection)."""
+    def authenticate(
+        self, token: str | None, *, conn: Connection | None = None, address: str | None = None
+    ) -> Participant:
+        """The participant a Bearer token belongs to; on ``conn`` if given (the request's own connection).
+
+        ``address`` is the client's: unknown tokens from one address are throttled (``throttle``).
+        """
         if not token:
             raise NotAuthorisedError("an API token is required", hint="send 'Authorization: Bearer <token>'")
+        self.token_throttle.check(address)
         digest = hash_token(token)
         found = self._live_token(digest, conn)
         if found is None:
+            self.token_throttle.failed(address)
             raise NotAuthorisedError("the API token is not valid", hint="ask the hub admin for a new token")
         return found
 
@@ -177,14 +187,6 @@ class Participants(HubBase):
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
         return detached_participant(row)
-
-    def session_participant(self, participant_id: str, token_hash: str) -> Participant:
-        """The participant a signed-in page session belongs to, while the API token it signed in with
-        is still valid: a revoked token ends the session on its next request."""
-        found = self._live_token(token_hash)
-        if found is None or found.id != participant_id:
-            raise NotAuthorisedError("the session has ended: its access token is no longer valid", hint="sign in again")
-        return found
 
 
 def _key_dict(k: ParticipantKey) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from sendx import validators
 from sendx.exchange.hub import _seams
-from sendx.exchange.hub.errors import InvalidDocumentError, UnknownRecipientError
+from sendx.exchange.hub.errors import InvalidDocumentError, StaleSignatureError, UnknownRecipientError
+from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import (
     MAX_PAGE,
     HubBase,
@@ -33,6 +34,7 @@ from sendx.exchange.hub.service._base import (
     setting_of,
 )
 from sendx.exchange.hub.service.movements import log_rows
+from sendx.exchange.hub.service.policy import Submission
 from sendx.exchange.store import AccessLogEntry, LostPupil, Participant, ParticipantKey, Transfer, utcnow
 from sendx.validators.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from sendx.validators.parsing import load_json
@@ -40,7 +42,7 @@ from sendx.validators.report import Report
 from sendx.validators.rules import get_rule
 from sendx.validators.schema import schema_issues
 
-__all__ = ["UNKNOWN_DESTINATIONS", "Transfers", "transfer_summary"]
+__all__ = ["UNKNOWN_DESTINATIONS", "Transfers", "lost_file_aad", "transfer_summary"]
 
 UNKNOWN_DESTINATIONS = frozenset({"XXX", "XXXX", "XXXXXXX", "MMM", "MMMM", "MMMMMMM"})
 
@@ -61,7 +63,7 @@ class _Prepared:
     size: int
     events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, salt)
     leaves: list[bytes] = field(default_factory=list)
-    lost: list[tuple[str, str | None, str]] = field(default_factory=list)  # (upn_hash, source_la, destination)
+    lost: list[dict[str, Any]] = field(default_factory=list)  # lost-pupil rows, each with its own file
 
 
 class Transfers(HubBase):
@@ -105,8 +107,11 @@ class Transfers(HubBase):
                 report = validators.validate(envelope, "envelope")
                 if not report.valid:
                     raise InvalidDocumentError(report)
-                recipient, lost = self._route(conn, envelope)
-            prepared = self._prepare(caller, envelope, body, request_hash, recipient, lost)
+                route = _seams.ctf_route(envelope["document"].encode("utf-8")) if envelope["kind"] == "ctf" else None
+                recipient, pool = self._route(conn, envelope, route)
+                claims = Submission(caller, route or envelope["document"], recipient, envelope["recipient"])
+                policy.enforce(policy.TRANSFERS, envelope["kind"], claims)
+            prepared = self._prepare(caller, envelope, body, request_hash, recipient, route, pool)
             try:
                 with self.store.writing(conn):
                     return Result(self._store_upload(conn, caller, prepared), created=True)
@@ -147,20 +152,7 @@ class Transfers(HubBase):
         }
         conn.execute(_INSERT_TRANSFER, row)  # first: pool and movement rows refer to it; the key constraint fires here
         if prepared.lost:
-            conn.execute(
-                _INSERT_LOST,
-                [
-                    {
-                        "id": str(uuid.uuid4()),
-                        "transfer_id": prepared.transfer_id,
-                        "upn_hash": upn_hash,
-                        "source_la": source_la,
-                        "source_id": caller.id,
-                        "destination": destination,
-                    }
-                    for upn_hash, source_la, destination in prepared.lost
-                ],
-            )
+            conn.execute(_INSERT_LOST, prepared.lost)
         if size is not None:
             log_rows(self, conn, size, caller, prepared.events, prepared.leaves, prepared.transfer_id)
         return transfer_summary(SimpleNamespace(**row))
@@ -186,7 +178,15 @@ class Transfers(HubBase):
             )
         if match.revoked_at is not None:
             raise _seams.signature_error("revoked-key", f"the signing key {kid} was revoked", "/signature/kid")
-        _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
+        signed_at = _seams.verify_envelope_signature(envelope, sender, kid, json.loads(match.jwk))
+        created, window = _seams.envelope_created(envelope), self.config.signed_at_window
+        if signed_at < created - window:
+            raise StaleSignatureError(
+                f"the signature is dated {iso(signed_at)}, more than {window} before the envelope's "
+                f"created time {iso(created)}",
+                where="/signature/signedAt",
+                hint="sign the envelope when you make it (sendx send does both)",
+            )
 
     def _prepare(
         self,
@@ -195,7 +195,8 @@ class Transfers(HubBase):
         body: bytes,
         request_hash: str,
         recipient: Participant | None,
-        lost: list[tuple[str, str | None, str]],
+        ctf: _seams.CtfRoute | None,
+        pool: str | None,
     ) -> _Prepared:
         kind = envelope["kind"]
         tid = str(uuid.uuid4())
@@ -203,16 +204,11 @@ class Transfers(HubBase):
         if kind == "movement":
             events = [dict(envelope["document"])]
         elif kind == "ctf":
-            route = _seams.ctf_route(envelope["document"].encode("utf-8"))
-            if caller.laestab and route.source_laestab != caller.laestab:
-                raise ForbiddenError(
-                    f"the CTF's source school {route.source_laestab} is not you ({caller.laestab})",
-                    where="/document/Header/SourceSchool",
-                )
             events = _seams.ctf_movements(
                 envelope["document"].encode("utf-8"),
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
+                role=caller.role,
                 destination=setting_of(recipient),
             )
         salted = [(e, secrets.token_bytes(32)) for e in events]
@@ -230,21 +226,42 @@ class Transfers(HubBase):
             size=len(body),
             events=salted,
             leaves=[_seams.movement_leaf(e, salt) for e, salt in salted],
-            lost=lost,
+            lost=self._pool_rows(tid, caller, envelope["document"].encode("utf-8"), ctf, pool) if ctf and pool else [],
         )
 
+    def _pool_rows(
+        self, tid: str, caller: Participant, document: bytes, ctf: _seams.CtfRoute, pool: str
+    ) -> list[dict[str, Any]]:
+        """A lost-pupil row per pupil, each sealing the pupil's own one-pupil CTF (``split_ctf``)."""
+        rows = []
+        for upn, file in _seams.split_ctf(document):
+            rid = str(uuid.uuid4())
+            nonce, ciphertext = self.cipher.encrypt(file, lost_file_aad(rid))
+            rows.append(
+                {
+                    "id": rid,
+                    "transfer_id": tid,
+                    "upn_hash": self.cipher.index(upn),
+                    "source_la": ctf.source_la,
+                    "source_id": caller.id,
+                    "destination": pool,
+                    "nonce": nonce,
+                    "ciphertext": ciphertext,
+                }
+            )
+        return rows
+
     def _route(
-        self, db: Session | Connection, envelope: Mapping[str, Any]
-    ) -> tuple[Participant | None, list[tuple[str, str | None, str]]]:
-        """The recipient participant, or None plus lost-pupil entries for unknown destinations."""
+        self, db: Session | Connection, envelope: Mapping[str, Any], ctf: _seams.CtfRoute | None
+    ) -> tuple[Participant | None, str | None]:
+        """The recipient participant, or (None, the pool's code) for a CTF sent to the lost-pupil pool.
+
+        The envelope's address decides; the policy then checks the header names the same place.
+        """
         recipient = str(envelope["recipient"]).strip()
         kind = envelope["kind"]
-        if kind == "ctf":
-            route = _seams.ctf_route(envelope["document"].encode("utf-8"))
-            dest = route.destination_la or ""
-            if recipient.upper() in UNKNOWN_DESTINATIONS or dest.upper() in UNKNOWN_DESTINATIONS:
-                code = (route.destination_laestab or recipient).upper()
-                return None, [(self.cipher.index(upn), route.source_la, code) for upn in route.upns]
+        if ctf is not None and recipient.upper() in UNKNOWN_DESTINATIONS:
+            return None, (ctf.destination_laestab or recipient).upper()
         p = find_participant(db, recipient, by_school_code=kind == "ctf")
         if p is None:
             raise UnknownRecipientError(
@@ -253,7 +270,7 @@ class Transfers(HubBase):
                 hint="address the envelope to a participant id"
                 + (" or the destination school's LAESTAB/URN" if kind == "ctf" else ""),
             )
-        return p, []
+        return p, None
 
     def inbox(self, caller: Participant, *, limit: int = 50, cursor: str | None = None, status: str | None = None):
         limit = max(1, min(limit, MAX_PAGE))
@@ -300,6 +317,11 @@ class Transfers(HubBase):
                 t.acked_at = utcnow()
                 t.status = "acked"
             return transfer_summary(t)
+
+
+def lost_file_aad(lost_id: str) -> str:
+    """What a pooled pupil's own file is encrypted bound to: its lost-pupil row."""
+    return f"lost-pupil:{lost_id}"
 
 
 def transfer_summary(t: Any) -> dict[str, Any]:

@@ -57,6 +57,25 @@ def movement(name: str = "ap-placement-start", **changes: Any) -> dict[str, Any]
     return doc
 
 
+#: The identifier each role issues a passport under (the hub's sender policy checks it is the sender's).
+_ISSUER_ID = {"la": "la", "school": "urn", "college": "ukprn", "health": "ods"}
+
+
+def own_passport(actor: Actor) -> dict[str, Any]:
+    """The example passport issued in ``actor``'s own name (an admin, who issues none, claims LA 330)."""
+    doc = example("passport")
+    if actor.role in _ISSUER_ID:
+        doc["issuer"] = {"type": actor.role, "id": actor.info[_ISSUER_ID[actor.role]], "name": actor.info["name"]}
+    return doc
+
+
+def movement_by(actor: Actor, name: str = "ap-placement-start") -> dict[str, Any]:
+    """An example movement out of ``actor``'s own school, recorded by it (what the sender policy accepts)."""
+    info = actor.info
+    own = {"name": info["name"], "urn": info["urn"], "la": info.get("la") or info["laestab"][:3], "ap": False}
+    return movement(name, **{"from": own}, recordedBy={"participant": actor.id, "role": actor.role})
+
+
 def envelope(
     sender: Actor,
     recipient: str,

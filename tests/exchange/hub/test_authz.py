@@ -1,9 +1,11 @@
 """The authorisation matrix: every role × every endpoint × own/other resource → expected status.
 
 One test per endpoint row; each checks every actor and reports all mismatches at once.  A
-transfer T goes from Kingsbridge (LA 330) to Riverside (LA 330); "own" means the actor is
+transfer T, an EHC plan, goes from LA 330 to Riverside (LA 330); "own" means the actor is
 party to the resource, "other" that it is not.  Nobody outside the transfer can read it —
-not even the LAs (they see movements and the access log, not documents).
+not even the other LA (LAs see movements and the access log, not others' documents).  Which
+roles may send which kinds of document is the sender policy's (``test_policy``): here every
+sender sends a passport in its own name.
 
 The HTML pages are in the matrix too.  Each actor opens them in a browser of its own after
 trying to sign in through the form: only an LA gets a session, so every other role (and an
@@ -18,18 +20,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hub_helpers import Actor, envelope, example, movement, page_csrf, sign_in
+from hub_helpers import Actor, envelope, example, movement, own_passport, page_csrf, sign_in
 
 ACTORS = [
     "anon",
     "admin",
-    "school-145832",  # sender of T
+    "school-145832",
     "school-145833",  # recipient of T
     "ap-103614",
     "school-140001",  # another LA's school
     "college-10001234",
     "health-RXH",
-    "la-330",
+    "la-330",  # sender of T
     "la-331",
 ]
 EVERYONE = {a: 200 for a in ACTORS if a != "anon"} | {"anon": 401}
@@ -45,11 +47,10 @@ def _only(ok: dict[str, int], default: int) -> dict[str, int]:
 
 @pytest.fixture
 def setup(client, world) -> dict[str, Any]:
-    a, b = world["school-145832"], world["school-145833"]
-    env = envelope(a, b.id, example("ehcp"), "ehcp")
-    t = client.post("/v1/transfers", json=env, headers=a.headers)
+    a, b, la = world["school-145832"], world["school-145833"], world["la-330"]
+    env = envelope(la, b.id, example("ehcp"), "ehcp")
+    t = client.post("/v1/transfers", json=env, headers=la.headers)
     assert t.status_code == 201
-    la = world["la-330"]
     p = client.post("/v1/transfers", json=envelope(la, a.id, example("ehcp"), "ehcp"), headers=la.headers)
     assert p.status_code == 201
     return {"tid": t.json["id"], "la_tid": p.json["id"]}
@@ -106,10 +107,10 @@ def _page_sign_in(c, actor, ctx, world):
 
 
 def _self_envelope(actor, world):
-    """A valid transfer from the actor to Riverside (or Kingsbridge if it is Riverside)."""
+    """A passport the actor issued in its own name, to Riverside (or Kingsbridge if it is Riverside)."""
     sender = actor or world["school-145832"]
     to = "school-145832" if sender.id == "school-145833" else "school-145833"
-    return envelope(sender, to, example("ehcp"), "ehcp")
+    return envelope(sender, to, own_passport(sender), "passport")
 
 
 def _own_movement(actor, world):
@@ -136,10 +137,10 @@ CASES: list[tuple[str, Request, dict[str, int]]] = [
         _only({"admin": 409}, 403),  # the admin may, but this key already belongs to someone else
     ),
     ("issue token", _post("/v1/participants/la-330/tokens"), _only({"admin": 201}, 403)),
-    # Any participant may send (as itself); health/college/la/admin send EHCPs just as well.
-    ("send", _post("/v1/transfers", _self_envelope), {a: 201 for a in ACTORS if a != "anon"} | {"anon": 401}),
-    ("fetch own/other transfer", _get("/v1/transfers/{tid}"), _only({"school-145832": 200, "school-145833": 200}, 404)),
-    ("ack", _post("/v1/transfers/{tid}/ack"), _only({"school-145833": 200, "school-145832": 403}, 404)),
+    # Every participant but the admin sends documents (as itself; which kinds: test_policy).
+    ("send", _post("/v1/transfers", _self_envelope), _only({"admin": 403}, 201)),
+    ("fetch own/other transfer", _get("/v1/transfers/{tid}"), _only({"la-330": 200, "school-145833": 200}, 404)),
+    ("ack", _post("/v1/transfers/{tid}/ack"), _only({"school-145833": 200, "la-330": 403}, 404)),
     ("inbox", _get("/v1/inbox"), EVERYONE),
     ("lost pupils", _get("/v1/lost-pupils"), _only({"la-330": 200, "la-331": 200}, 403)),
     (
@@ -179,7 +180,7 @@ CASES: list[tuple[str, Request, dict[str, int]]] = [
     (
         "page plan, API token",
         _page("/plans/{tid}", signed_in=False, bearer=True),
-        _only({"school-145832": 200, "school-145833": 200}, 404) | {"anon": 303},
+        _only({"la-330": 200, "school-145833": 200}, 404) | {"anon": 303},
     ),
     (
         "page plan, page session",  # LA 330's plan to Kingsbridge: for them, not found for the others signed in
@@ -205,25 +206,30 @@ def test_authorisation_matrix(client, world, setup, name, request_, expected):
 
 
 def test_nobody_reads_anothers_documents(client, world):
-    """Every pair of participants: a transfer between two is invisible to every third."""
+    """Every pair of participants: a transfer between two is invisible to every third.
+
+    The LA sends plans, the others passports in their own names (what the sender policy allows).
+    """
     senders = ["school-145832", "ap-103614", "college-10001234", "health-RXH", "la-330"]
     sent = []
     for s_id in senders:
         for r_id in senders:
             if s_id != r_id:
                 s = world[s_id]
-                r = client.post("/v1/transfers", json=envelope(s, r_id, example("ehcp"), "ehcp"), headers=s.headers)
-                assert r.status_code == 201
-                sent.append((r.json["id"], s_id, r_id))
+                kind = "ehcp" if s.role == "la" else "passport"
+                doc = example("ehcp") if kind == "ehcp" else own_passport(s)
+                r = client.post("/v1/transfers", json=envelope(s, r_id, doc, kind), headers=s.headers)
+                assert r.status_code == 201, r.json
+                sent.append((r.json["id"], s_id, r_id, kind))
     for actor_id in ACTORS[1:]:
         actor = world[actor_id]
         inbox = {t["id"] for t in client.get("/v1/inbox?limit=200", headers=actor.headers).json["items"]}
-        for tid, s_id, r_id in sent:
+        for tid, s_id, r_id, kind in sent:
             party = actor_id in (s_id, r_id)
             status = client.get(f"/v1/transfers/{tid}", headers=actor.headers).status_code
             assert status == (200 if party else 404), (actor_id, s_id, r_id)
             page = client.get(f"/plans/{tid}", headers=actor.headers).status_code
-            assert page == status, ("plan page", actor_id, s_id, r_id)
+            assert page == (status if kind == "ehcp" else 404), ("plan page", actor_id, s_id, r_id)
             assert (tid in inbox) == (actor_id == r_id)
 
 

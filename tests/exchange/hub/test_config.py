@@ -60,3 +60,17 @@ def test_proxy_hops_must_be_a_small_whole_number(tmp_path, raw):
 def test_proxy_hops_default_to_none(tmp_path):
     assert load_config({"SENDX_HOME": str(tmp_path)}).proxy_hops == 0
     assert load_config({"SENDX_HOME": str(tmp_path), "SENDX_PROXY_HOPS": "1"}).proxy_hops == 1
+
+
+@pytest.mark.parametrize("raw", ["-1", "86401", "soon", "1.5"])
+def test_signed_at_window_is_a_bounded_number_of_seconds(tmp_path, raw):
+    with pytest.raises(ConfigError, match="SENDX_SIGNED_AT_WINDOW"):
+        load_config({"SENDX_HOME": str(tmp_path), "SENDX_SIGNED_AT_WINDOW": raw})
+
+
+def test_signed_at_window_defaults_to_a_quarter_of_an_hour(tmp_path):
+    import datetime as dt
+
+    assert load_config({"SENDX_HOME": str(tmp_path)}).signed_at_window == dt.timedelta(minutes=15)
+    cfg = load_config({"SENDX_HOME": str(tmp_path), "SENDX_SIGNED_AT_WINDOW": "0"})
+    assert cfg.signed_at_window == dt.timedelta(0)

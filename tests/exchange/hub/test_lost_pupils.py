@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 from hub_helpers import envelope, post_json
 
+from sendx import validators
 from sendx.exchange.synth.ctf import synthetic_ctf
 
 
@@ -76,3 +80,108 @@ def test_redirect_to_non_school_is_422(client, hub, world):
     before = hub.counts()
     r = post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": "college-10001234"}, la)
     assert r.status_code == 422 and hub.counts() == before
+
+
+# ------------------------------------------------------------------ one child's record per redirect
+
+
+def _verifies(envelope_: dict, sender) -> bool:
+    from sendx.exchange.trust.keys import TrustedKey, TrustRegistry
+    from sendx.exchange.trust.signing import SignatureError, verify_envelope
+
+    since = "2000-01-01T00:00:00Z"
+    key = TrustedKey.from_dict({"kid": sender.key.kid, "jwk": sender.key.public_jwk, "notBefore": since})
+    try:
+        verify_envelope(envelope_, TrustRegistry({sender.id: (key,)}))
+    except SignatureError:
+        return False
+    return True
+
+
+def test_each_pooled_pupil_is_sealed_as_its_own_file_at_receipt(client, hub, world):
+    from sendx.exchange.store import LostPupil
+
+    a = world["school-145832"]
+    doc = _ctf("XXXXXXX")
+    r = post_json(client, "/v1/transfers", envelope(a, "XXXXXXX", doc, "ctf"), a)
+    assert r.status_code == 201
+    with hub.store.read() as s:
+        (row,) = s.query(LostPupil).all()
+    assert row.ciphertext is not None and doc.encode() not in row.ciphertext
+    assert hub.cipher.decrypt(row.nonce, row.ciphertext, f"lost-pupil:{row.id}") == doc.encode()
+
+
+def test_a_one_pupil_file_is_redirected_as_its_sender_signed_it(client, hub, world):
+    a, b, la = world["school-145832"], world["school-145833"], world["la-330"]
+    post_json(client, "/v1/transfers", envelope(a, "XXXXXXX", _ctf("XXXXXXX"), "ctf"), a)
+    lid = client.get("/v1/lost-pupils", headers=la.headers).json["items"][0]["id"]
+    red = post_json(client, f"/v1/lost-pupils/{lid}/redirect", {"recipient": b.id}, la)
+    got = client.get(f"/v1/transfers/{red.json['id']}", headers=b.headers).json["envelope"]
+    assert "derived" not in got and _verifies(got, a)
+
+
+def _pool_as_the_old_hub_did(hub, sender, doc: str) -> str:
+    """A lost-pupil file of several pupils pooled whole, rows without files of their own: what a hub
+    before this version made of a class CTF sent to XXX (issue #17).  Returns the transfer id."""
+    import uuid
+
+    from sendx.exchange.hub._seams import ctf_route
+    from sendx.exchange.store import LostPupil, Transfer
+
+    env = envelope(sender, "XXXXXXX", doc, "ctf")
+    raw = json.dumps(env).encode()
+    tid = str(uuid.uuid4())
+    nonce, ct = hub.cipher.encrypt(raw, tid)
+    with hub.store.write() as s:
+        s.add(
+            Transfer(
+                id=tid,
+                sender_id=sender.id,
+                recipient_id=None,
+                kind="ctf",
+                status="lost",
+                idempotency_key=env["idempotencyKey"],
+                request_hash="0" * 64,
+                envelope_id=env["envelopeId"],
+                nonce=nonce,
+                ciphertext=ct,
+                size=len(raw),
+                log_count=0,
+            )
+        )
+        s.flush()
+        for upn in ctf_route(doc.encode()).upns:
+            s.add(
+                LostPupil(
+                    id=str(uuid.uuid4()),
+                    transfer_id=tid,
+                    upn_hash=hub.cipher.index(upn),
+                    source_la="330",
+                    source_id=sender.id,
+                    destination="XXXXXXX",
+                )
+            )
+    return tid
+
+
+def test_a_redirect_from_a_class_file_releases_one_child_only(client, hub, world):
+    a, b, la = world["school-145832"], world["school-145833"], world["la-330"]
+    doc = synthetic_ctf(3, seed=9, source_laestab="3304001", source_urn="145832", dest_laestab="3304002").decode()
+    upns = [u.split("</UPN>")[0] for u in doc.split("<UPN>")[1:]]
+    original = _pool_as_the_old_hub_did(hub, a, doc)
+    hits = client.get(f"/v1/lost-pupils?upn={upns[1]}", headers=la.headers).json["items"]
+    red = post_json(client, f"/v1/lost-pupils/{hits[0]['id']}/redirect", {"recipient": b.id}, la)
+    assert red.status_code == 201, red.json
+    got = client.get(f"/v1/transfers/{red.json['id']}", headers=b.headers).json["envelope"]
+    file = got["document"]
+    assert upns[1] in file and upns[0] not in file and upns[2] not in file
+    assert validators.validate(file.encode()).valid
+    # The hub says it cut the file, and from what; the sender's signature covers only the original.
+    assert got["recipient"] == b.id and got["derived"]["by"] == "hub"
+    assert got["derived"]["fromTransfer"] == original
+    assert got["derived"]["sourceSha256"] == hashlib.sha256(doc.encode()).hexdigest()
+    assert "signature" not in got and not _verifies({**got, "signature": got["derived"]["sourceSignature"]}, a)
+    # The class file itself stays sealed: not the new school's to read.
+    assert client.get(f"/v1/transfers/{original}", headers=b.headers).status_code == 404
+    joins = client.get(f"/v1/movements?type=join&upn={upns[1]}", headers=la.headers).json["items"]
+    assert len(joins) == 1

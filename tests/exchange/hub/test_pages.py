@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -26,6 +27,7 @@ from sqlalchemy import update
 from sendx.adapters.templating import long_date
 from sendx.exchange.audit.figures import synthetic_history
 from sendx.exchange.hub.service import hash_token
+from sendx.exchange.store import utcnow
 from sendx.exchange.store.database import LogLeaf
 from tests.htmlcheck import heading_problems, outline
 
@@ -216,14 +218,47 @@ def test_a_revoked_token_ends_the_session_on_its_next_request(client, hub, world
     assert sign_in(client, la).status_code == 401
 
 
-def test_a_session_ends_after_a_working_day(client, world):
-    from sendx.exchange.hub.api.pages import SESSION_HOURS
+def _age_sessions(hub, *, since_sign_in: dt.timedelta, since_last_request: dt.timedelta) -> None:
+    """Move every page session's sign-in and last request back in time, as the clock would."""
+    from sendx.exchange.store import PageSession
+
+    now = utcnow()
+    with hub.store.write() as s:
+        for row in s.query(PageSession):
+            row.created_at, row.last_seen_at = now - since_sign_in, now - since_last_request
+
+
+def test_a_session_ends_after_a_working_day(client, hub, world):
+    from sendx.exchange.hub.service.sessions import SESSION_HOURS
 
     sign_in(client, world["la-330"])
-    with client.session_transaction() as s:
-        s["at"] -= SESSION_HOURS * 3600 + 1
+    _age_sessions(hub, since_sign_in=dt.timedelta(hours=SESSION_HOURS, seconds=1), since_last_request=dt.timedelta(0))
     assert client.get("/la/dashboard").status_code == 303
     assert f"ended after {SESSION_HOURS} hours" in _text(client.get("/la/sign-in"))
+
+
+def test_a_session_ends_after_half_an_hour_without_a_request(client, hub, world):
+    from sendx.exchange.hub.service.sessions import SESSION_IDLE_MINUTES
+
+    sign_in(client, world["la-330"])
+    idle = dt.timedelta(minutes=SESSION_IDLE_MINUTES - 1)
+    _age_sessions(hub, since_sign_in=dt.timedelta(hours=1), since_last_request=idle)
+    assert client.get("/la/dashboard").status_code == 200  # still in time; and this request counts
+    _age_sessions(hub, since_sign_in=dt.timedelta(hours=1), since_last_request=idle + dt.timedelta(minutes=2))
+    assert client.get("/la/dashboard").status_code == 303
+    assert f"{SESSION_IDLE_MINUTES} minutes without activity" in _text(client.get("/la/sign-in"))
+
+
+def test_signing_out_ends_the_session_at_the_hub_not_just_in_this_browser(app, client, world):
+    """A copy of the cookie taken before sign-out (another tab, a stolen copy) opens nothing after it."""
+    sign_in(client, world["la-330"])
+    cookie = client.get_cookie("sendx_session").value
+    copy_ = app.test_client()
+    copy_.set_cookie("sendx_session", cookie)
+    assert copy_.get("/la/dashboard").status_code == 200
+    assert client.post("/la/sign-out", data={"csrf_token": page_csrf(client)}).status_code == 303
+    assert copy_.get("/la/dashboard").status_code == 303
+    assert "signed out" in _text(copy_.get("/la/sign-in"))
 
 
 def test_pages_without_a_session_redirect_to_sign_in_and_the_api_stays_json(client, world):

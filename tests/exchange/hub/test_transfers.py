@@ -48,7 +48,7 @@ def test_send_inbox_fetch_ack(client, hub, world):
 
 
 def test_stored_encrypted_at_rest(client, hub, world):
-    a, b = world["school-145832"], world["school-145833"]
+    a, b = world["la-330"], world["school-145833"]
     doc = example("ehcp")
     r = _send(client, a, envelope(a, b.id, doc, "ehcp"))
     assert r.status_code == 201, r.json
@@ -62,7 +62,7 @@ def test_stored_encrypted_at_rest(client, hub, world):
 
 
 def test_inbox_pages_newest_first(client, world):
-    a, b = world["school-145832"], world["school-145833"]
+    a, b = world["la-330"], world["school-145833"]
     ids = [_send(client, a, envelope(a, b.id, example("ehcp"), "ehcp")).json["id"] for _ in range(5)]
     seen, cursor = [], None
     while True:

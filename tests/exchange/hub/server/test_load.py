@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from hub_helpers import envelope, movement
+from hub_helpers import envelope, movement_by
 
 from bench.hubdriver import Upload, inbox_items, run_load
 from sendx.exchange.client.hubclient import HubClient
@@ -24,7 +24,7 @@ WORKERS = 4
 def test_eight_clients_lose_and_duplicate_nothing(served, world, hub, long_run, capsys):
     n = 2000 if long_run else 200
     pairs = [(world["school-145832"], world["ap-103614"]), (world["school-145833"], world["school-140001"])]
-    envelopes = [envelope(s, r.id, movement(), "movement") for k in range(n) for s, r in [pairs[k % 2]]]
+    envelopes = [envelope(s, r.id, movement_by(s), "movement") for k in range(n) for s, r in [pairs[k % 2]]]
     uploads = [Upload(json.dumps(e).encode(), world[e["sender"]].token) for e in envelopes]
     server = served(workers=WORKERS)
 
