@@ -1,9 +1,10 @@
 """The movement log's public face (``/v1/log/...``): signed checkpoints, entries, proofs, receipts.
 
-Anyone holding a participant token can audit the log; leaves carry salted hashes, never
-personal data.  Proofs are RFC 9162 hash lists (base64); checkpoints are C2SP signed notes;
-a receipt is a C2SP tlog-proof (``sendx.exchange.log.receipt``): one entry's inclusion proof bundled with
-the signed checkpoint it leads to, checkable offline with the hub's log key alone.
+Anyone holding a participant token can audit the log; a leaf carries a salted commitment and
+the LA codes the movement touches, never its details (``sendx.exchange.log.leaves``).  Proofs
+are RFC 9162 hash lists (base64); checkpoints are C2SP signed notes; a receipt is a C2SP
+tlog-proof (``sendx.exchange.log.receipt``): one entry's inclusion proof bundled with the signed
+checkpoint it leads to, checkable offline with the hub's log key alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 from flask import Blueprint, Response, request
 
 from sendx.exchange.hub.api._http import POSITIVE, caller, hub, json_response, op, query_int
+from sendx.exchange.log.receipt import opening_extra
 from sendx.exchange.store.lognodes import open_log
 from sendx.validators.errors import InputError
 
@@ -84,18 +86,21 @@ def consistency() -> Response:
 
 @bp.get("/v1/log/receipt")
 def receipt() -> Response:
-    """The offline receipt for the entry at ``index`` (every 201 from the hub names its log index)."""
-    caller()
+    """The offline receipt for the entry at ``index`` (every 201 from the hub names its log index);
+    for a participant in the movement's scope it opens the entry (event and salt)."""
+    who = caller()
     index = query_int("index")
     if index is None:
         raise InputError("query parameter 'index' is required", where="index")
     h = hub()
+    opening = h.movement_opening(who, index)  # the event and salt, for a participant in scope only
+    extra = opening_extra(opening["event"], opening["salt"], opening["leaf"]) if opening else None
     with h.store.read() as s:
         log = open_log(s)
         size = log.size
         if index >= size:
             raise InputError(f"index {index} is not in the log (it holds {size} entries)", where="index")
-        text = log.receipt(index, log.checkpoint(h.log_signer, h.log_origin, size), size)
+        text = log.receipt(index, log.checkpoint(h.log_signer, h.log_origin, size), size, extra)
     resp = Response(text, mimetype="text/plain")
     if request.args.get("download") is not None:
         resp.headers["Content-Disposition"] = f'attachment; filename="sendx-log-{index}.tlog-proof"'

@@ -20,7 +20,9 @@ from werkzeug.serving import make_server
 
 from sendx.exchange.client.hubclient import HubClient
 from sendx.exchange.log.audit import audit_log
-from sendx.exchange.log.checkpoint import Signer
+from sendx.exchange.log.checkpoint import Signer, Verifier
+from sendx.exchange.log.leaves import MovementLeaf, parse_leaf
+from sendx.exchange.log.receipt import open_receipt
 from sendx.exchange.log.verify import VerifierState
 from sendx.exchange.store.database import LogLeaf, LogNode
 from sendx.exchange.store.lognodes import append_leaves
@@ -79,8 +81,14 @@ def test_clean_log_verifies_and_grows_consistently(live, client, hub, world):
     assert [c.checkpoint.size for c in again.state.checkpoints] == [EVENTS, EVENTS + 3]
 
 
+def _altered(leaf: bytes) -> bytes:
+    """The same entry committing to something else (a well-formed leaf, as a forger would write)."""
+    parsed = parse_leaf(leaf)
+    return MovementLeaf(parsed.las, bytes(32)).to_bytes()
+
+
 def _edit(leaves):
-    leaves[2] = leaves[2].replace(b'"type":"ap-placement-start"', b'"type":"ap-placement-end"')
+    leaves[2] = _altered(leaves[2])
     return leaves, 2, "changed"
 
 
@@ -95,7 +103,7 @@ def _reorder(leaves):
 
 
 def _insert(leaves):
-    leaves.insert(2, leaves[5].replace(b'"fromAp":false', b'"fromAp":true'))
+    leaves.insert(2, _altered(leaves[5]))
     return leaves, 2, "inserted"
 
 
@@ -131,7 +139,7 @@ def test_a_kept_receipt_exposes_a_rewrite_a_first_verification_cannot_see(live, 
     receipt = live.receipt(3)
     assert audit_log(live, VerifierState(), receipt=receipt).ok
     leaves = _leaves(hub)
-    leaves[3] = leaves[3].replace(b'"toAp":true', b'"toAp":false')
+    leaves[3] = _altered(leaves[3])
     _rewrite(hub, leaves)
     result = audit_log(live, VerifierState(), receipt=receipt)
     assert not result.ok and result.problems[0].kind == "receipt" and result.first_altered == 3
@@ -140,7 +148,12 @@ def test_a_kept_receipt_exposes_a_rewrite_a_first_verification_cannot_see(live, 
 def test_receipt_endpoint_serves_a_c2sp_tlog_proof(live, client, world):
     r = client.get("/v1/log/receipt?index=3&download", headers=world["la-330"].headers)
     assert r.status_code == 200 and r.mimetype == "text/plain"
-    assert r.get_data(as_text=True).startswith("c2sp.org/tlog-proof@v1\nindex 3\n")
+    text = r.get_data(as_text=True)
+    assert text.startswith("c2sp.org/tlog-proof@v1\nextra ")  # LA 330's movement: it opens the entry
+    opened = open_receipt(text, Verifier.from_text(live.checkpoint()["verifier"]))
+    assert opened.index == 3 and opened.event["recordedBy"]["participant"] == "school-145832"
+    other = client.get("/v1/log/receipt?index=3", headers=world["la-331"].headers).get_data(as_text=True)
+    assert other.startswith("c2sp.org/tlog-proof@v1\nindex 3\n")  # not LA 331's: the proof alone
     assert "sendx-log-3.tlog-proof" in r.headers["Content-Disposition"]
     for bad in ("/v1/log/receipt", f"/v1/log/receipt?index={EVENTS}", "/v1/log/receipt?index=-1"):
         assert client.get(bad, headers=world["la-330"].headers).status_code == 400, bad
