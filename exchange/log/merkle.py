@@ -30,6 +30,7 @@ from sendx.validators.errors import InputError, SendxError
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "DamagedLogError",
     "MemoryNodeStore",
     "NodeStore",
     "ProofError",
@@ -58,6 +59,15 @@ class ProofError(SendxError):
     status = 422
     exit_code = 1
     code = "proof-invalid"
+
+
+class DamagedLogError(SendxError):
+    """The log's own storage is damaged (a missing or mistyped entry or node): the hub cannot
+    serve what it signed, and no caller can fix that; its operator restores the store."""
+
+    status = 500
+    exit_code = 1
+    code = "log-damaged"
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sendx.exchange.log.merkle import HASH_SIZE, DamagedLogError
 from sendx.exchange.store.database import LOG_HEAD_SET, LOG_HEAD_SIZE, LogLeaf, LogNode, utcnow
 from sendx.validators.errors import ConfigError
 
@@ -40,6 +41,21 @@ def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
     """
     terms = (and_(LogNode.level == bindparam(f"l{n}"), LogNode.index == bindparam(f"i{n}")) for n in range(count))
     return select(LogNode.level, LogNode.index, LogNode.hash).where(or_(*terms))
+
+
+_RESTORE = "the database was altered: restore the log tables from a backup"
+
+
+def _stored_bytes(value: Any, what: str, size: int | None = None) -> bytes:
+    """A stored hash or leaf as bytes; anything else (text, a number, a short hash) is damage."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise DamagedLogError(
+            f"the log's storage is damaged: {what} is stored as {type(value).__name__}, not bytes", hint=_RESTORE
+        )
+    raw = bytes(value)
+    if size is not None and len(raw) != size:
+        raise DamagedLogError(f"the log's storage is damaged: {what} is {len(raw)} bytes, not {size}", hint=_RESTORE)
+    return raw
 
 
 class SqlNodeStore:
@@ -71,11 +87,11 @@ class SqlNodeStore:
             chunk = wanted[start : start + _CHUNK]
             params = {f"l{n}": lv for n, (lv, _) in enumerate(chunk)} | {f"i{n}": ix for n, (_, ix) in enumerate(chunk)}
             for lv, ix, h in self.db.execute(_nodes_query(len(chunk)), params):
-                found[(lv, ix)] = bytes(h)
-        try:
-            return [found[k] for k in keys]
-        except KeyError as exc:
-            raise ConfigError(f"the log store is missing node {exc.args[0]}", hint="the database was altered") from exc
+                found[(lv, ix)] = _stored_bytes(h, f"node ({lv}, {ix})", HASH_SIZE)
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise DamagedLogError(f"the log's storage is damaged: node {missing[0]} is missing", hint=_RESTORE)
+        return [found[k] for k in keys]
 
     def put_many(self, nodes: Sequence[tuple[int, int, bytes]], size: int) -> None:
         if not self.appendable:
@@ -105,9 +121,12 @@ class SqlEntryStore:
             .where(LogLeaf.index >= start, LogLeaf.index < end)
             .order_by(LogLeaf.index)
         ).all()
-        if len(rows) != end - start or any(ix != start + n for n, (ix, _) in enumerate(rows)):
-            raise ConfigError(f"the log store is missing entries in [{start}, {end})", hint="the database was altered")
-        return [bytes(leaf) for _, leaf in rows]
+        for n, (ix, _) in enumerate(rows):
+            if ix != start + n:
+                raise DamagedLogError(f"the log's storage is damaged: entry {start + n} is missing", hint=_RESTORE)
+        if len(rows) != end - start:
+            raise DamagedLogError(f"the log's storage is damaged: entry {start + len(rows)} is missing", hint=_RESTORE)
+        return [_stored_bytes(leaf, f"entry {ix}") for ix, leaf in rows]
 
     def append_many(self, start: int, entries: Sequence[bytes]) -> None:
         now = utcnow()

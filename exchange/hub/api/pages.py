@@ -90,6 +90,8 @@ _ROLE_NAMES = {
     "admin": "the hub administrator",
 }
 _PAGE_SIZE = 200  # the service's largest page of access-log entries
+#: The log indices of damaged movement rows left out of a CSV download.
+DAMAGED_HEADER = "Sendx-Damaged-Entries"
 _TITLES = {
     400: "There is a problem with the request",
     401: "You need to sign in",
@@ -323,7 +325,7 @@ def dashboard(la: Participant) -> Response:
         ehcps=records["plans"],
         lost_ctfs_waiting=records["lostFilesWaiting"],
     )
-    return _html(render_dashboard(metrics, **_context(la)))
+    return _html(render_dashboard(metrics, damaged=records["damaged"], **_context(la)))
 
 
 def _query_is_valid(la: Participant) -> bool:
@@ -340,16 +342,21 @@ def _query_is_valid(la: Participant) -> bool:
 def movements(la: Participant) -> Response:
     # The page shows a bad filter as an error summary itself; the status says so too.
     status = 200 if _query_is_valid(la) else 400
-    events = hub().area_records(la)["movements"]
-    return _html(render_movements(events, query=request.args, **_context(la)), status)
+    records = hub().area_records(la)
+    page = render_movements(records["movements"], query=request.args, damaged=records["damaged"], **_context(la))
+    return _html(page, status)
 
 
 @bp.get("/la/movements.csv")
 @_la_page
 def movements_csv(la: Participant) -> Response:
-    body = movements_csv_for(hub().area_records(la)["movements"], la={"code": la.la}, query=request.args)
+    records = hub().area_records(la)
+    body = movements_csv_for(records["movements"], la={"code": la.la}, query=request.args)
     name = f"sendx-movements-{la.la}-{utcnow().date().isoformat()}.csv"
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if records["damaged"]:  # left out of the file; named so that a reader of the download is told
+        headers[DAMAGED_HEADER] = ",".join(str(d["logIndex"]) for d in records["damaged"])
+    return Response(body, mimetype="text/csv", headers=headers)
 
 
 def _checkpoint() -> tuple[str, int]:
