@@ -50,11 +50,11 @@ def _stored_bytes(value: Any, what: str, size: int | None = None) -> bytes:
     """A stored hash or leaf as bytes; anything else (text, a number, a short hash) is damage."""
     if not isinstance(value, bytes | bytearray | memoryview):
         raise DamagedLogError(
-            f"the log's storage is damaged: {what} is stored as {type(value).__name__}, not bytes", hint=_RESTORE
+            f"the log store is damaged: {what} is stored as {type(value).__name__}, not bytes", hint=_RESTORE
         )
     raw = bytes(value)
     if size is not None and len(raw) != size:
-        raise DamagedLogError(f"the log's storage is damaged: {what} is {len(raw)} bytes, not {size}", hint=_RESTORE)
+        raise DamagedLogError(f"the log store is damaged: {what} is {len(raw)} bytes, not {size}", hint=_RESTORE)
     return raw
 
 
@@ -90,7 +90,7 @@ class SqlNodeStore:
                 found[(lv, ix)] = _stored_bytes(h, f"node ({lv}, {ix})", HASH_SIZE)
         missing = [k for k in keys if k not in found]
         if missing:
-            raise DamagedLogError(f"the log's storage is damaged: node {missing[0]} is missing", hint=_RESTORE)
+            raise DamagedLogError(f"the log store is damaged: node {missing[0]} is missing", hint=_RESTORE)
         return [found[k] for k in keys]
 
     def put_many(self, nodes: Sequence[tuple[int, int, bytes]], size: int) -> None:
@@ -123,9 +123,9 @@ class SqlEntryStore:
         ).all()
         for n, (ix, _) in enumerate(rows):
             if ix != start + n:
-                raise DamagedLogError(f"the log's storage is damaged: entry {start + n} is missing", hint=_RESTORE)
+                raise DamagedLogError(f"the log store is damaged: entry {start + n} is missing", hint=_RESTORE)
         if len(rows) != end - start:
-            raise DamagedLogError(f"the log's storage is damaged: entry {start + len(rows)} is missing", hint=_RESTORE)
+            raise DamagedLogError(f"the log store is damaged: entry {start + len(rows)} is missing", hint=_RESTORE)
         return [_stored_bytes(leaf, f"entry {ix}") for ix, leaf in rows]
 
     def append_many(self, start: int, entries: Sequence[bytes]) -> None:
