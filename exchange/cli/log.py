@@ -1,9 +1,11 @@
 """``sendx log verify`` and ``sendx log receipt``: audit the hub's movement log from outside.
 
-``verify`` fetches the signed checkpoint and every entry, recomputes the tree, checks it is
-consistent with the checkpoints this machine saw before (kept in a state file per hub) and
-names the first altered entry if anything changed.  Exit 0 verified, 1 altered or refused,
-2 usage or I/O error.
+``verify`` fetches the signed checkpoint and streams the entries (on later runs only those
+after the last checkpoint it verified), recomputes the tree, checks it is consistent with the
+checkpoints this machine saw before (kept in a state file per hub) and names the first altered
+entry if anything changed; with an LA's token it also checks that the movements the hub gives
+the LA are exactly the entries naming it.  Exit 0 verified, 1 altered or refused, 2 usage or
+I/O error.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
     client, profile = from_profile()
     path = state_path or _default_state(profile.hub)
     receipt_text = _read_receipt(receipt) if receipt else None
-    result = audit_log(client, VerifierState.load(path), verifier=verifier, index=index, receipt=receipt_text)
+    me = client.me()
+    la = me.get("la") if me.get("role") == "la" else None  # an LA audits its area too
+    state = VerifierState.load(path)
+    result = audit_log(client, state, verifier=verifier, index=index, receipt=receipt_text, la=la)
     if result.ok:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         result.state.save(path)
@@ -70,6 +75,10 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
         assert cp is not None
         seen = len(result.state.checkpoints)
         click.echo(f"log verified: {result.entries} entries, checkpoint size {cp.size} ({cp.origin})")
+        if result.read < result.entries:
+            click.echo(f"read {result.read} new entries; a consistency proof covers the {state.size} verified before")
+        if la is not None:
+            click.echo(f"area {la}: the {result.area_entries} entries naming it are the movements the hub returns")
         click.echo(f"consistent with {seen - 1} checkpoint(s) seen before; state kept in {path}")
         if index is not None:
             click.echo(f"entry {index} is included (the hub's inclusion proof checks out)")

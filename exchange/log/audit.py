@@ -1,35 +1,40 @@
 """Auditing a hub's movement log from outside: fetch what the hub serves, verify it, remember it.
 
-The auditor's side of the *exchange* stage, behind ``sendx log verify``.  The hub is not
-trusted: this fetches the signed checkpoint, every entry (leaf bytes) and the consistency
-proofs from the checkpoints seen before, then hands them to :func:`sendx.exchange.log.verify.verify_log`,
-which recomputes the tree and names the first altered entry.  Two things are added here
-because they need the hub's answers:
+The auditor's side of the *exchange* stage, behind ``sendx log verify`` and the LA log page.
+The hub is not trusted: this reads its signed checkpoint, streams its entries page by page
+and asks for the proofs :func:`sendx.exchange.log.verify.verify_log` needs.  Added here,
+because they need the hub's other answers:
 
 - the log key: the first verification trusts the key the hub offers (or the one given);
   afterwards the checkpoints kept in the state must still verify under the key now offered,
   so a hub that swaps keys to re-sign a rewritten history is caught;
-- one event: its entry's inclusion proof from the hub, or an offline receipt (C2SP
-  tlog-proof) a sender kept, is checked against the verified log.
+- an LA's area: every movement the hub returns to the LA (``/v1/movements``, every page),
+  turned into the commitment its event and salt open, for the verifier to match against the
+  entries naming the LA;
+- one entry: its inclusion proof from the hub, or an offline receipt (C2SP tlog-proof) a
+  sender kept, checked against the verified checkpoint.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sendx.exchange.log.checkpoint import Verifier, verify_checkpoint
-from sendx.exchange.log.merkle import ProofError, leaf_hash, root_hash, verify_inclusion
+from sendx.exchange.log.checkpoint import Checkpoint, Verifier, verify_checkpoint
+from sendx.exchange.log.leaves import commitment
+from sendx.exchange.log.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from sendx.exchange.log.receipt import Receipt, verify_receipt
-from sendx.exchange.log.verify import LogVerification, Problem, VerifierState, verify_log
+from sendx.exchange.log.verify import AreaView, LogVerification, Problem, VerifierState, verify_log
 from sendx.validators.errors import InputError
 
-__all__ = ["LogSource", "audit_log", "fetch_entries"]
+__all__ = ["PAGE", "HubEntries", "LogSource", "area_view", "audit_log", "fetch_entries"]
 
 #: The hub serves at most this many entries per request (``/v1/log/entries``).
 PAGE = 1000
+#: The movements API's largest page.
+_MOVEMENT_PAGE = 200
 
 
 class LogSource(Protocol):
@@ -39,6 +44,7 @@ class LogSource(Protocol):
     def entries(self, start: int, end: int) -> dict[str, Any]: ...
     def inclusion_proof(self, index: int, size: int) -> dict[str, Any]: ...
     def consistency_proof(self, first: int, second: int) -> dict[str, Any]: ...
+    def movements(self, **filters: Any) -> dict[str, Any]: ...
 
 
 def _b64list(items: Any, what: str) -> list[bytes]:
@@ -50,15 +56,60 @@ def _b64list(items: Any, what: str) -> list[bytes]:
         raise InputError(f"the hub's {what} holds something that is not base64") from None
 
 
+@dataclass(frozen=True)
+class HubEntries:
+    """A hub's log as the verifier reads it: pages of leaf bytes and decoded proofs."""
+
+    source: LogSource
+
+    def pages(self, start: int, end: int) -> Iterator[list[bytes]]:
+        pos = start
+        while pos < end:
+            page = _b64list(self.source.entries(pos, min(end, pos + PAGE)).get("entries"), "log entries")
+            if not page:
+                return  # the verifier names what is missing
+            yield page
+            pos += len(page)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return _b64list(self.source.inclusion_proof(index, size).get("proof"), "inclusion proof")
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        return _b64list(self.source.consistency_proof(first, second).get("proof"), "consistency proof")
+
+
 def fetch_entries(source: LogSource, size: int) -> list[bytes]:
-    """Entries ``[0, size)`` as leaf bytes, page by page; a short or stalled answer is an error."""
-    out: list[bytes] = []
-    while len(out) < size:
-        page = _b64list(source.entries(len(out), min(size, len(out) + PAGE)).get("entries"), "log entries")
-        if not page:
-            raise InputError(f"the hub served no entries from {len(out)} though its checkpoint covers {size}")
-        out += page
-    return out[:size]
+    """Entries ``[0, size)`` as leaf bytes, in memory (tests and small tools; audits stream)."""
+    return [leaf for page in HubEntries(source).pages(0, size) for leaf in page][:size]
+
+
+def area_view(movements: Callable[[int, int], Mapping[str, Any]], la: str) -> AreaView:
+    """The movements the hub returns to LA ``la`` — ``movements(limit, offset)`` is one page of
+    ``/v1/movements`` — every page, as the commitments they open."""
+    commitments: dict[int, bytes] = {}
+    damaged: dict[int, str] = {}
+    erased: set[int] = set()
+    offset: int | None = 0
+    while offset is not None:
+        page = movements(_MOVEMENT_PAGE, offset)
+        for item in page.get("items", []):
+            index = _index(item)
+            try:
+                commitments[index] = commitment(item["event"], base64.b64decode(item["salt"], validate=True))
+            except (KeyError, TypeError, ValueError, InputError):
+                damaged[index] = "the hub returned it without a well-formed event and salt"
+        damaged.update((_index(d), str(d.get("problem"))) for d in page.get("damaged", []))
+        erased.update(_index(e) for e in page.get("erased", []))
+        nxt = page.get("next")
+        offset = nxt if isinstance(nxt, int) and nxt > offset else None
+    return AreaView(la, commitments, damaged, frozenset(erased))
+
+
+def _index(item: Any) -> int:
+    index = item.get("logIndex") if isinstance(item, Mapping) else None
+    if not isinstance(index, int) or index < 0:
+        raise InputError("the hub returned a movement without a log index")
+    return index
 
 
 @dataclass(frozen=True)
@@ -97,31 +148,42 @@ def _key_changed(state: VerifierState, verifier: Verifier) -> Problem | None:
     return None
 
 
-def _check_index(source: LogSource, index: int, entries: Sequence[bytes], result: LogVerification) -> Problem | None:
-    cp = result.checkpoint
-    if cp is None or not 0 <= index < cp.size:
-        return Problem("no-such-entry", f"entry {index} is not in the verified log ({result.entries} entries)", index)
-    proof = _b64list(source.inclusion_proof(index, cp.size).get("proof"), "inclusion proof")
+def _entry(log: HubEntries, index: int) -> bytes:
+    for page in log.pages(index, index + 1):
+        return page[0]
+    raise InputError(f"the hub does not serve entry {index}")
+
+
+def _check_index(log: HubEntries, index: int, cp: Checkpoint) -> Problem | None:
+    if not 0 <= index < cp.size:
+        return Problem("no-such-entry", f"entry {index} is not in the verified log ({cp.size} entries)", index)
     try:
-        verify_inclusion(index, cp.size, leaf_hash(entries[index]), proof, cp.root)
+        verify_inclusion(index, cp.size, leaf_hash(_entry(log, index)), log.inclusion_proof(index, cp.size), cp.root)
     except ProofError as exc:
         return Problem("inclusion-proof", f"the hub's inclusion proof for entry {index} fails: {exc.message}", index)
     return None
 
 
-def _check_receipt(text: str, entries: Sequence[bytes], verifier: Verifier, origin: str | None) -> Problem | None:
+def _check_receipt(
+    log: HubEntries, text: str, cp: Checkpoint, verifier: Verifier, origin: str | None
+) -> Problem | None:
     receipt = Receipt.from_text(text)
     i = receipt.index
-    if i >= len(entries):
-        return Problem("receipt", f"the receipt is for entry {i}, which the log no longer holds", len(entries))
+    if i >= cp.size:
+        return Problem("receipt", f"the receipt is for entry {i}, which the log no longer holds", cp.size)
     try:
-        signed = verify_receipt(text, entries[i], verifier, origin=origin)
+        signed = verify_receipt(text, _entry(log, i), verifier, origin=origin)
     except (ProofError, InputError) as exc:
         return Problem("receipt", f"the receipt for entry {i} does not verify against the log: {exc.message}", i)
-    if signed.size > len(entries) or root_hash(list(entries[: signed.size])) != signed.root:
+    try:
+        if signed.size > cp.size:
+            raise ProofError(f"it is larger than the verified checkpoint ({cp.size})")
+        proof = log.consistency_proof(signed.size, cp.size) if signed.size < cp.size else []
+        verify_consistency(signed.size, cp.size, signed.root, cp.root, proof)
+    except ProofError as exc:
         return Problem(
             "receipt",
-            f"the receipt's checkpoint (size {signed.size}) is not part of this log's history: it was rewritten",
+            f"the receipt's checkpoint (size {signed.size}) is not part of this log's history: {exc.message}",
             i,
         )
     return None
@@ -134,31 +196,26 @@ def audit_log(
     verifier: str | None = None,
     index: int | None = None,
     receipt: str | None = None,
+    la: str | None = None,
 ) -> LogVerification:
-    """Verify the hub's whole log against ``state``; optionally one entry (``index``) or a receipt.
-
-    The returned ``state`` is what to save: the new one only when everything checked out.
-    """
+    """Verify the hub's log against ``state``; for an LA (``la``) its area too; optionally one
+    entry (``index``) or a receipt.  The returned ``state`` is what to save: the new one only
+    when everything checked out."""
     offer = _offer(source, verifier)
     changed = _key_changed(state, offer.verifier)
     if changed is not None:
         return LogVerification(False, (changed,), None, 0, state)
-    entries = fetch_entries(source, offer.size)
-    proofs = {
-        seen.checkpoint.size: _b64list(
-            source.consistency_proof(seen.checkpoint.size, offer.size).get("proof"), "consistency proof"
-        )
-        for seen in state.checkpoints
-        if 0 < seen.checkpoint.size <= offer.size
-    }
-    result = verify_log(entries, offer.signed, offer.verifier, state, consistency_proofs=proofs)
-    if not result.ok:
+    log = HubEntries(source)
+    area = area_view(lambda limit, offset: source.movements(limit=limit, offset=offset), la) if la else None
+    result = verify_log(log, offer.signed, offer.verifier, state, area=area)
+    if not result.ok or result.checkpoint is None:
         return result
+    cp = result.checkpoint
     extra = [
         p
         for p in (
-            _check_index(source, index, entries, result) if index is not None else None,
-            _check_receipt(receipt, entries, offer.verifier, state.origin) if receipt is not None else None,
+            _check_index(log, index, cp) if index is not None else None,
+            _check_receipt(log, receipt, cp, offer.verifier, state.origin) if receipt is not None else None,
         )
         if p is not None
     ]

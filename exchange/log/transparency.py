@@ -11,7 +11,7 @@ The leaves themselves (what a movement's public entry holds) are :mod:`sendx.exc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from sendx.exchange.log.checkpoint import Checkpoint, Signer, sign_checkpoint
@@ -108,6 +108,11 @@ class TransparencyLog:
         if not 0 <= start <= end:
             raise InputError(f"bad entry range [{start}, {end})", where="start")
         return self.entry_store.get_range(start, end)
+
+    def pages(self, start: int, end: int, page: int = 1000) -> Iterator[list[bytes]]:
+        """Entries ``[start, end)`` a page at a time (what a streaming verifier reads)."""
+        for lo in range(start, min(end, self.size), page):
+            yield self.entries(lo, min(end, lo + page))
 
     def root(self, size: int | None = None) -> bytes:
         return tree_root(self.nodes, size)

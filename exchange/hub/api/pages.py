@@ -56,6 +56,7 @@ from sendx.exchange.hub.api._http import caller, hub, query_date
 from sendx.exchange.hub.config import read_or_create_secret
 from sendx.exchange.hub.errors import problem_response
 from sendx.exchange.hub.service import hash_token
+from sendx.exchange.log.audit import area_view
 from sendx.exchange.log.checkpoint import Verifier
 from sendx.exchange.log.verify import VerifierState, verify_log
 from sendx.exchange.store.database import Participant, utcnow
@@ -376,28 +377,35 @@ def log_page(la: Participant) -> Response:
     return _html(render_log(checkpoint=checkpoint, verify_result=result, **_context(la)))
 
 
-def _verify() -> tuple[str | None, dict[str, Any]]:
+def _verify(la: Participant) -> tuple[str | None, dict[str, Any]]:
     """Recompute the log from its stored entries against the hub's signed checkpoint (and against
-    the checkpoint this session verified before, so a rollback or fork in between shows)."""
+    the checkpoint this session verified before, so a rollback or fork in between shows), and
+    check that the area's movements are exactly the entries naming the LA — ``sendx log verify``
+    with the LA's token, run on the hub."""
     h = hub()
-    try:
-        with h.store.read() as s:  # one transaction: the checkpoint and the entries agree in time
-            log = open_log(s)
-            size = log.size
-            note = log.checkpoint(h.log_signer, h.log_origin, size)
-            entries = log.entries(0, size)
-    except SendxError as exc:
-        return None, {"ok": False, "message": f"The hub could not read its log: {exc.message}"}
     try:
         seen = VerifierState.from_dict(session["log_seen"]) if "log_seen" in session else None
     except (InputError, TypeError):
         seen = None
-    outcome = verify_log(entries, note, Verifier.from_text(str(h.log_verifier)), seen, origin=h.log_origin)
+    try:
+        area = area_view(lambda limit, offset: h.movements(la, limit=limit, offset=offset), str(la.la))
+        with h.store.read() as s:  # one transaction: the checkpoint and the entries agree in time
+            log = open_log(s)
+            size = log.size
+            note = log.checkpoint(h.log_signer, h.log_origin, size)
+            verifier = Verifier.from_text(str(h.log_verifier))
+            outcome = verify_log(log, note, verifier, seen, origin=h.log_origin, area=area)
+    except SendxError as exc:
+        return None, {"ok": False, "message": f"The hub could not read its log: {exc.message}"}
     if not outcome.ok:
         return note, {"ok": False, "message": " ".join(p.message for p in outcome.problems)}
+    # The session keeps the checkpoint only (a cookie is small): the next check reads everything.
     session["log_seen"] = VerifierState(outcome.state.origin, outcome.state.checkpoints[-1:]).to_dict()
     earlier = [c.checkpoint.size for c in (seen.checkpoints if seen else ())]
-    message = f"All {size} entries were recomputed and match the hub's signed checkpoint."
+    message = (
+        f"All {size} entries were recomputed and match the hub's signed checkpoint; the "
+        f"{outcome.area_entries} naming {la.la} are the movements your pages show."
+    )
     if earlier:
         message += f" The log still contains the {earlier[-1]} entries you verified earlier in this session."
     return note, {"ok": True, "message": message}
@@ -407,7 +415,7 @@ def _verify() -> tuple[str | None, dict[str, Any]]:
 @_la_page
 def verify_log_page(la: Participant) -> Response:
     _check_csrf()
-    checkpoint, result = _verify()
+    checkpoint, result = _verify(la)
     return _html(render_log(checkpoint=checkpoint, verify_result=result, **_context(la)))
 
 
