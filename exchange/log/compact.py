@@ -48,13 +48,15 @@ class CompactRange:
     def copy(self) -> CompactRange:
         return CompactRange(self.size, self.hashes, self.start)
 
-    def extend(self, leaf_hashes: Iterable[bytes], capture: int | None = None) -> list[bytes]:
-        """Append leaf hashes; return the hashes of the subtrees completed at level ``capture``
-        (0 = the leaves themselves), in order — an auditor's fingerprint of what it verified."""
+    def extend(self, entries: Iterable[bytes], capture: int | None = None) -> list[bytes]:
+        """Append entries (leaf data, hashed here as RFC 9162 leaves); return the hashes of the
+        subtrees completed at level ``capture`` (0 = the leaf hashes), in order — an auditor's
+        fingerprint of what it verified.  The loop is written out: it is the auditor's cost."""
         hashes, size, out = self.hashes, self.size, []
         pop, push, keep = hashes.pop, hashes.append, out.append
         if capture is None:
-            for value in leaf_hashes:
+            for entry in entries:
+                value = _sha256(b"\x00" + entry).digest()
                 n = size
                 while n & 1:
                     value = _sha256(b"\x01" + pop() + value).digest()
@@ -62,7 +64,8 @@ class CompactRange:
                 push(value)
                 size += 1
         else:
-            for value in leaf_hashes:
+            for entry in entries:
+                value = _sha256(b"\x00" + entry).digest()
                 if capture == 0:
                     keep(value)
                 n, level = size, 0

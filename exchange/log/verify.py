@@ -51,7 +51,6 @@ from sendx.exchange.log.merkle import (
     ProofError,
     consistency_ranges,
     inclusion_ranges,
-    leaf_hash,
     node_hash,
     split_point,
     verify_consistency,
@@ -361,14 +360,13 @@ def _scan(
                     leaf = _parse(raw, pos + n)
                     if isinstance(leaf, MovementLeaf) and leaf.names(la or ""):
                         scan.area[pos + n] = leaf.commitment
-        hashes = [leaf_hash(x) for x in page]
         cut = 0
-        while stops and stops[0] <= pos + len(hashes):
+        while stops and stops[0] <= pos + len(page):
             upto = stops.pop(0) - pos
-            take(compact.extend(hashes[cut:upto], capture))
+            take(compact.extend(page[cut:upto], capture))
             scan.roots[compact.size] = compact.root()
             cut = upto
-        take(compact.extend(hashes[cut:], capture))
+        take(compact.extend(page[cut:] if cut else page, capture))
         pos += len(page)
         scan.read += len(page)
         if pos >= end:
@@ -667,7 +665,7 @@ def _range_hash(source: EntrySource, lo: int, hi: int) -> bytes:
     """The root of entries ``[lo, hi)`` (a range of the RFC 9162 recursion), recomputed."""
     compact = CompactRange(start=lo)
     for page in source.pages(lo, hi):
-        compact.extend(leaf_hash(x) for x in page[: hi - lo - compact.size])
+        compact.extend(page[: hi - lo - compact.size])
         if compact.size >= hi - lo:
             break
     return compact.root()
