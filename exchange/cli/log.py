@@ -22,12 +22,12 @@ from sendx.validators.errors import InputError
 _RECEIPT_LIMIT = 64 * 1024
 
 
-def _default_state(hub_url: str) -> Path:
+def _default_state(hub_url: str, previous: bool) -> Path:
     from sendx.exchange.hub.config import default_home
 
-    # One state per hub: what was seen at one hub says nothing about another.
+    # One state per hub (and per log): what was seen at one hub says nothing about another.
     name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
-    return default_home() / "log-state" / f"{name}.json"
+    return default_home() / "log-state" / f"{name}{'.previous' if previous else ''}.json"
 
 
 def _read_receipt(path: Path) -> str:
@@ -51,20 +51,28 @@ def log() -> None:
 @click.option(
     "--receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="also check an offline receipt"
 )
+@click.option("--previous", is_flag=True, help="verify the log the hub kept before leaf format 2 instead")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, fmt: str) -> None:
+def verify(
+    state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, previous: bool, fmt: str
+) -> None:
     """Recompute the log from its entries and check it against every checkpoint seen before."""
     from sendx.exchange.client.hubclient import from_profile
     from sendx.exchange.log.audit import audit_log
     from sendx.exchange.log.verify import VerifierState
 
     client, profile = from_profile()
-    path = state_path or _default_state(profile.hub)
+    path = state_path or _default_state(profile.hub, previous)
     receipt_text = _read_receipt(receipt) if receipt else None
     me = client.me()
-    la = me.get("la") if me.get("role") == "la" else None  # an LA audits its area too
+    la = me.get("la") if me.get("role") == "la" and not previous else None  # an LA audits its area too
     state = VerifierState.load(path)
-    result = audit_log(client, state, verifier=verifier, index=index, receipt=receipt_text, la=la)
+    if not previous and state.origin is not None and state.origin == client.checkpoint().get("previous"):
+        raise InputError(
+            f"{path} holds checkpoints of the log this hub replaced ({state.origin})",
+            hint=f"check that log with `sendx log verify --previous --state {path}`; the new log gets a new state",
+        )
+    result = audit_log(client, state, verifier=verifier, index=index, receipt=receipt_text, la=la, previous=previous)
     if result.ok:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         result.state.save(path)

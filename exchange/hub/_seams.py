@@ -61,6 +61,31 @@ def movement_leaf(event: Mapping[str, Any], salt: bytes, las: Sequence[str | Non
     return leaf(event, salt, las)
 
 
+def movement_leaf_of(plaintext: bytes, salt: bytes, las: Sequence[str | None]) -> bytes:
+    """The leaf of an event already in its RFC 8785 bytes (a sealed row's plaintext)."""
+    from sendx.exchange.log.leaves import MovementLeaf, commitment
+
+    return MovementLeaf(tuple(sorted({c for c in las if c})), commitment(plaintext, salt)).to_bytes()
+
+
+def unopenable_leaf(las: Sequence[str | None], old_leaf: bytes) -> bytes:
+    """A leaf for a movement whose row is gone or unreadable: it names the LAs, and no event opens it."""
+    import hashlib
+
+    from sendx.exchange.log.leaves import MovementLeaf
+
+    sealed = hashlib.sha256(b"sendx/unopenable-previous-entry\x00" + old_leaf).digest()
+    return MovementLeaf(tuple(sorted({c for c in las if c})), sealed).to_bytes()
+
+
+def bridge_leaf(origin: str, size: int, root: bytes) -> bytes:
+    """The first entry of a log that replaced another: the old log's final checkpoint."""
+    from sendx.exchange.log.checkpoint import Checkpoint
+    from sendx.exchange.log.leaves import BridgeLeaf
+
+    return BridgeLeaf(Checkpoint(origin, size, root)).to_bytes()
+
+
 def leaf_problem(leaf: Any, plaintext: bytes, salt: Any) -> str | None:
     """What is wrong between a movement's log entry and its (decrypted) event and salt, or None."""
     from sendx.exchange.log.leaves import MovementLeaf, opens, parse_leaf

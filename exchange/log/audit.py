@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sendx.exchange.log.checkpoint import Checkpoint, Verifier, verify_checkpoint
-from sendx.exchange.log.leaves import commitment
+from sendx.exchange.log.leaves import BridgeLeaf, commitment, parse_leaf
 from sendx.exchange.log.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from sendx.exchange.log.receipt import Receipt, verify_receipt
 from sendx.exchange.log.verify import AreaView, LogVerification, Problem, VerifierState, verify_log
@@ -40,10 +40,10 @@ _MOVEMENT_PAGE = 200
 class LogSource(Protocol):
     """What the audit needs from a hub (``sendx.exchange.client.HubClient`` provides it)."""
 
-    def checkpoint(self) -> dict[str, Any]: ...
-    def entries(self, start: int, end: int) -> dict[str, Any]: ...
-    def inclusion_proof(self, index: int, size: int) -> dict[str, Any]: ...
-    def consistency_proof(self, first: int, second: int) -> dict[str, Any]: ...
+    def checkpoint(self, log: str | None = None) -> dict[str, Any]: ...
+    def entries(self, start: int, end: int, log: str | None = None) -> dict[str, Any]: ...
+    def inclusion_proof(self, index: int, size: int, log: str | None = None) -> dict[str, Any]: ...
+    def consistency_proof(self, first: int, second: int, log: str | None = None) -> dict[str, Any]: ...
     def movements(self, **filters: Any) -> dict[str, Any]: ...
 
 
@@ -58,24 +58,26 @@ def _b64list(items: Any, what: str) -> list[bytes]:
 
 @dataclass(frozen=True)
 class HubEntries:
-    """A hub's log as the verifier reads it: pages of leaf bytes and decoded proofs."""
+    """A hub's log as the verifier reads it: pages of leaf bytes and decoded proofs (``log``:
+    ``"previous"`` for the log the hub kept before leaf format 2)."""
 
     source: LogSource
+    log: str | None = None
 
     def pages(self, start: int, end: int) -> Iterator[list[bytes]]:
         pos = start
         while pos < end:
-            page = _b64list(self.source.entries(pos, min(end, pos + PAGE)).get("entries"), "log entries")
+            page = _b64list(self.source.entries(pos, min(end, pos + PAGE), self.log).get("entries"), "log entries")
             if not page:
                 return  # the verifier names what is missing
             yield page
             pos += len(page)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return _b64list(self.source.inclusion_proof(index, size).get("proof"), "inclusion proof")
+        return _b64list(self.source.inclusion_proof(index, size, self.log).get("proof"), "inclusion proof")
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        return _b64list(self.source.consistency_proof(first, second).get("proof"), "consistency proof")
+        return _b64list(self.source.consistency_proof(first, second, self.log).get("proof"), "consistency proof")
 
 
 def fetch_entries(source: LogSource, size: int) -> list[bytes]:
@@ -119,8 +121,8 @@ class _Offer:
     verifier: Verifier
 
 
-def _offer(source: LogSource, pinned: str | None) -> _Offer:
-    cp = source.checkpoint()
+def _offer(source: LogSource, pinned: str | None, log: str | None = None) -> _Offer:
+    cp = source.checkpoint(log)
     if not isinstance(cp, Mapping) or not isinstance(cp.get("checkpoint"), str):
         raise InputError("the hub's checkpoint answer has no signed checkpoint")
     text = pinned or cp.get("verifier")
@@ -152,6 +154,31 @@ def _entry(log: HubEntries, index: int) -> bytes:
     for page in log.pages(index, index + 1):
         return page[0]
     raise InputError(f"the hub does not serve entry {index}")
+
+
+def _check_bridge(source: LogSource, log: HubEntries, verifier: Verifier) -> Problem | None:
+    """If this log replaced another, its first entry must be that log's final signed checkpoint."""
+    try:
+        first = parse_leaf(_entry(log, 0))
+    except InputError:
+        return None  # not a bridge; what entry 0 holds is the tree's business, verified already
+    if not isinstance(first, BridgeLeaf):
+        return None
+    claimed = first.checkpoint
+    try:
+        signed = verify_checkpoint(
+            _offer(source, verifier.to_text(), "previous").signed, verifier, origin=claimed.origin
+        )
+    except (ProofError, InputError) as exc:
+        return Problem("previous-log", f"entry 0 bridges from a previous log the hub does not serve: {exc.message}", 0)
+    if (signed.size, signed.root) != (claimed.size, claimed.root):
+        return Problem(
+            "previous-log",
+            f"entry 0 commits to the previous log at size {claimed.size}, but the hub now signs that log at "
+            f"size {signed.size} with another root: the previous log was changed",
+            0,
+        )
+    return None
 
 
 def _check_index(log: HubEntries, index: int, cp: Checkpoint) -> Problem | None:
@@ -197,23 +224,27 @@ def audit_log(
     index: int | None = None,
     receipt: str | None = None,
     la: str | None = None,
+    previous: bool = False,
 ) -> LogVerification:
     """Verify the hub's log against ``state``; for an LA (``la``) its area too; optionally one
-    entry (``index``) or a receipt.  The returned ``state`` is what to save: the new one only
-    when everything checked out."""
-    offer = _offer(source, verifier)
+    entry (``index``) or a receipt.  ``previous``: the log the hub kept before leaf format 2
+    instead (no area: its entries are not format 2).  The returned ``state`` is what to save:
+    the new one only when everything checked out."""
+    which = "previous" if previous else None
+    offer = _offer(source, verifier, which)
     changed = _key_changed(state, offer.verifier)
     if changed is not None:
         return LogVerification(False, (changed,), None, 0, state)
-    log = HubEntries(source)
+    log = HubEntries(source, which)
     area = area_view(lambda limit, offset: source.movements(limit=limit, offset=offset), la) if la else None
-    result = verify_log(log, offer.signed, offer.verifier, state, area=area)
+    result = verify_log(log, offer.signed, offer.verifier, state, area=None if previous else area)
     if not result.ok or result.checkpoint is None:
         return result
     cp = result.checkpoint
     extra = [
         p
         for p in (
+            None if previous or cp.size == 0 else _check_bridge(source, log, offer.verifier),
             _check_index(log, index, cp) if index is not None else None,
             _check_receipt(log, receipt, cp, offer.verifier, state.origin) if receipt is not None else None,
         )

@@ -42,9 +42,9 @@ from sendx.validators.errors import InputError
 __all__ = [
     "LEAF_VERSION",
     "SALT_SIZE",
+    "BridgeLeaf",
     "LegacyLeaf",
     "MovementLeaf",
-    "PreviousLogLeaf",
     "commitment",
     "movement_leaf",
     "opens",
@@ -88,7 +88,7 @@ class MovementLeaf:
 
 
 @dataclass(frozen=True)
-class PreviousLogLeaf:
+class BridgeLeaf:
     """The first entry of a log that replaced an older one: the old log's final checkpoint."""
 
     checkpoint: Checkpoint
@@ -110,7 +110,7 @@ class LegacyLeaf:
         return False
 
 
-Leaf = MovementLeaf | PreviousLogLeaf | LegacyLeaf
+Leaf = MovementLeaf | BridgeLeaf | LegacyLeaf
 
 
 def movement_leaf(event: Mapping[str, Any], salt: bytes, las: Iterable[str | None]) -> bytes:
@@ -156,7 +156,7 @@ def _from_dict(data: dict[str, Any]) -> Leaf:
         raise ValueError(f"unknown version {data['v']!r}")
     if "previous" in data:
         prev = data["previous"]
-        return PreviousLogLeaf(Checkpoint(str(prev["origin"]), int(prev["size"]), base64.b64decode(prev["root"])))
+        return BridgeLeaf(Checkpoint(str(prev["origin"]), int(prev["size"]), base64.b64decode(prev["root"])))
     las = data["las"]
     if not isinstance(las, list):
         raise TypeError("las must be a list")

@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 STATE_FORMAT = "sendx-log-state/2"
+_STATE_FORMAT_1 = "sendx-log-state/1"
 #: At most this many subtree hashes are kept to name damage (128 KB of state).
 FINGERPRINT_BUDGET = 4096
 #: At most this many signed checkpoints are kept (the first one and the latest).
@@ -197,13 +198,11 @@ class VerifierState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VerifierState:
+        if isinstance(data, Mapping) and data.get("format") == _STATE_FORMAT_1:
+            return cls._from_format_1(data)
         if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
             found = data.get("format") if isinstance(data, Mapping) else None
-            raise InputError(
-                f"not a {STATE_FORMAT} state file (found {found!r})",
-                where="format",
-                hint="an older state file cannot be carried over: move it aside and verify from scratch",
-            )
+            raise InputError(f"not a {STATE_FORMAT} state file (found {found!r})", where="format")
         checkpoints = data.get("checkpoints", [])
         if not isinstance(checkpoints, list) or (not checkpoints and data.get("range") is not None):
             raise InputError("state checkpoints must be a list", where="checkpoints")
@@ -237,6 +236,18 @@ class VerifierState:
             area_la,
             entries,
         )
+
+    @classmethod
+    def _from_format_1(cls, data: Mapping[str, Any]) -> VerifierState:
+        """A state written before streaming (every leaf hash kept): its checkpoints, and its leaf
+        hashes as a fingerprint; the next run reads every entry once and saves format 2."""
+        checkpoints = data.get("checkpoints", [])
+        if not isinstance(checkpoints, list):
+            raise InputError("state checkpoints must be a list", where="checkpoints")
+        seen = tuple(SeenCheckpoint.from_dict(c) for c in checkpoints)
+        hashes = _b64(data.get("leafHashes", ""), "leafHashes")
+        origin = data.get("origin")
+        return cls(None if origin is None else str(origin), seen, None, Fingerprint(0, b"").extended(_split(hashes)))
 
     @classmethod
     def load(cls, path: Path) -> VerifierState:
@@ -772,6 +783,12 @@ def _index_in(message: str) -> int | None:
         if before == "entry" and word.isdigit():
             return int(word)
     return None
+
+
+def _split(hashes: bytes) -> list[bytes]:
+    if len(hashes) % HASH_SIZE:
+        raise InputError("state leaf hashes are not whole 32-byte hashes", where="leafHashes")
+    return [hashes[i : i + HASH_SIZE] for i in range(0, len(hashes), HASH_SIZE)]
 
 
 def _text(raw: bytes) -> str:

@@ -11,6 +11,7 @@ hashes and the head's size commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,7 +20,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from sendx.exchange.log.merkle import HASH_SIZE, DamagedLogError
-from sendx.exchange.store.database import LOG_HEAD_SET, LOG_HEAD_SIZE, LogLeaf, LogNode, utcnow
+from sendx.exchange.store.database import (
+    LOG_HEAD_SET,
+    LOG_HEAD_SIZE,
+    LogLeaf,
+    LogNode,
+    PreviousLogEntry,
+    PreviousLogHead,
+    PreviousLogNode,
+    utcnow,
+)
 from sendx.validators.errors import ConfigError
 
 __all__ = ["SqlEntryStore", "SqlNodeStore", "append_leaves", "open_log"]
@@ -30,8 +40,21 @@ _INSERT_NODES = LogNode.__table__.insert()
 _INSERT_LEAVES = LogLeaf.__table__.insert()
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Where one log lives: the hub's log, or the frozen log it kept before leaf format 2."""
+
+    leaves: Any
+    nodes: Any
+    size: Any  # the statement reading the log's size
+
+
+_CURRENT = _Tables(LogLeaf, LogNode, LOG_HEAD_SIZE)
+_PREVIOUS = _Tables(PreviousLogEntry, PreviousLogNode, select(PreviousLogHead.size).where(PreviousLogHead.id == 1))
+
+
 @cache
-def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
+def _nodes_query(count: int, nodes: Any = LogNode) -> Select[tuple[int, int, bytes]]:
     """``count`` (level, index) point lookups, built once per count.
 
     One OR of primary-key equalities, which SQLite and PostgreSQL both answer with an index
@@ -39,8 +62,8 @@ def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
     expression is what costs: SQLAlchemy constructs and hashes every term, several
     milliseconds for a proof, so the statement is kept and only its parameters change.
     """
-    terms = (and_(LogNode.level == bindparam(f"l{n}"), LogNode.index == bindparam(f"i{n}")) for n in range(count))
-    return select(LogNode.level, LogNode.index, LogNode.hash).where(or_(*terms))
+    terms = (and_(nodes.level == bindparam(f"l{n}"), nodes.index == bindparam(f"i{n}")) for n in range(count))
+    return select(nodes.level, nodes.index, nodes.hash).where(or_(*terms))
 
 
 _RESTORE = "the database was altered: restore the log tables from a backup"
@@ -66,10 +89,18 @@ class SqlNodeStore:
     that ends there leaves the row as it is.
     """
 
-    def __init__(self, db: Session | Connection, locked_size: int | None = None, *, head: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Session | Connection,
+        locked_size: int | None = None,
+        *,
+        head: int | None = None,
+        tables: _Tables = _CURRENT,
+    ) -> None:
         self.db = db
-        self.appendable = locked_size is not None
-        self._size = locked_size if locked_size is not None else db.execute(LOG_HEAD_SIZE).scalar()
+        self.tables = tables
+        self.appendable = locked_size is not None and tables is _CURRENT
+        self._size = locked_size if locked_size is not None else db.execute(tables.size).scalar()
         if self._size is None:
             raise ConfigError("the hub database has no log head row", hint="run `sendx admin init`")
         self._head = self._size if head is None else head
@@ -86,7 +117,7 @@ class SqlNodeStore:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             params = {f"l{n}": lv for n, (lv, _) in enumerate(chunk)} | {f"i{n}": ix for n, (_, ix) in enumerate(chunk)}
-            for lv, ix, h in self.db.execute(_nodes_query(len(chunk)), params):
+            for lv, ix, h in self.db.execute(_nodes_query(len(chunk), self.tables.nodes), params):
                 found[(lv, ix)] = _stored_bytes(h, f"node ({lv}, {ix})", HASH_SIZE)
         missing = [k for k in keys if k not in found]
         if missing:
@@ -116,10 +147,9 @@ class SqlEntryStore:
         return self.nodes.size()
 
     def get_range(self, start: int, end: int) -> list[bytes]:
+        leaves = self.nodes.tables.leaves
         rows = self.db.execute(
-            select(LogLeaf.index, LogLeaf.leaf)
-            .where(LogLeaf.index >= start, LogLeaf.index < end)
-            .order_by(LogLeaf.index)
+            select(leaves.index, leaves.leaf).where(leaves.index >= start, leaves.index < end).order_by(leaves.index)
         ).all()
         for n, (ix, _) in enumerate(rows):
             if ix != start + n:
@@ -135,11 +165,14 @@ class SqlEntryStore:
         )
 
 
-def open_log(db: Session | Connection, locked_size: int | None = None, *, head: int | None = None) -> Any:
-    """The hub's ``TransparencyLog`` inside this transaction (locked size given = may append)."""
+def open_log(
+    db: Session | Connection, locked_size: int | None = None, *, head: int | None = None, previous: bool = False
+) -> Any:
+    """The hub's ``TransparencyLog`` inside this transaction (locked size given = may append);
+    ``previous``: the frozen log the hub kept before leaf format 2 (read only)."""
     from sendx.exchange.log.transparency import TransparencyLog
 
-    nodes = SqlNodeStore(db, locked_size, head=head)
+    nodes = SqlNodeStore(db, locked_size, head=head, tables=_PREVIOUS if previous else _CURRENT)
     return TransparencyLog(nodes, SqlEntryStore(db, nodes))
 
 

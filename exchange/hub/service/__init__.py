@@ -3,8 +3,9 @@ acknowledges, records a movement, searches for a lost pupil or asks for its area
 
 One file per concept — ``participants`` (keys, tokens, who a caller is), ``transfers`` (an
 upload's whole path and the inbox), ``movements`` (events sealed, logged and listed),
-``lost_pupils`` (the pool and redirects), ``access`` (the access log) and ``area`` (what the
-LA pages read) — over ``_base`` (the store and keys they share).  ``Hub`` is their union:
+``lost_pupils`` (the pool and redirects), ``access`` (the access log), ``area`` (what the
+LA pages read) and ``log_upgrade`` (the log kept before leaf format 2) — over ``_base``
+(the store and keys they share).  ``Hub`` is their union:
 the Flask blueprints, ``sendx demo`` and the tests drive one object.  Expensive,
 untrusted-input work (parsing, signature verification, validation, encryption) happens
 before a write transaction opens, so the serialised part of an upload stays short.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from sendx.exchange.hub.service._base import Result
 from sendx.exchange.hub.service.access import AccessLog
 from sendx.exchange.hub.service.area import AreaRecords
+from sendx.exchange.hub.service.log_upgrade import LogUpgrade
 from sendx.exchange.hub.service.lost_pupils import LostPupils
 from sendx.exchange.hub.service.movements import Movements
 from sendx.exchange.hub.service.participants import Participants, hash_token
@@ -23,5 +25,5 @@ from sendx.exchange.hub.service.transfers import UNKNOWN_DESTINATIONS, Transfers
 __all__ = ["UNKNOWN_DESTINATIONS", "Hub", "Result", "hash_token"]
 
 
-class Hub(Participants, Transfers, Movements, LostPupils, AccessLog, AreaRecords):
+class Hub(Participants, Transfers, Movements, LostPupils, AccessLog, AreaRecords, LogUpgrade):
     """Every behaviour of the hub over one store, one storage key and one log key."""

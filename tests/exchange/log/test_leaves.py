@@ -11,9 +11,9 @@ import rfc8785
 
 from sendx.exchange.log.checkpoint import Checkpoint
 from sendx.exchange.log.leaves import (
+    BridgeLeaf,
     LegacyLeaf,
     MovementLeaf,
-    PreviousLogLeaf,
     commitment,
     movement_leaf,
     opens,
@@ -92,8 +92,8 @@ def test_every_schema_example_makes_a_leaf_that_parses_back() -> None:
 
 def test_previous_log_leaf_and_legacy_leaves() -> None:
     cp = Checkpoint("hub.example/log", 12, bytes(range(32)))
-    raw = PreviousLogLeaf(cp).to_bytes()
-    assert parse_leaf(raw) == PreviousLogLeaf(cp)
+    raw = BridgeLeaf(cp).to_bytes()
+    assert parse_leaf(raw) == BridgeLeaf(cp)
     assert not parse_leaf(raw).names("330")
     assert isinstance(parse_leaf(b'{"v":1,"eventId":"x","type":"join"}'), LegacyLeaf)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,9 +295,32 @@ def test_a_later_la_audit_uses_the_area_entries_it_kept(signer: Signer) -> None:
     assert later.read == 0 and [p.kind for p in later.problems] == ["missing-movement"] * 5
 
 
+def test_a_state_from_before_streaming_carries_over(tmp_path: Path, signer: Signer) -> None:
+    """Format 1 kept every leaf hash: they become the fingerprint, and naming stays exact."""
+    entries = _entries(30)
+    v2 = _verified_state(signer, entries)
+    leaf_hashes = b"".join(leaf_hash(e) for e in entries)
+    old = {
+        "format": "sendx-log-state/1",
+        "origin": v2.origin,
+        "checkpoints": [c.to_dict() for c in v2.checkpoints],
+        "leafHashes": base64.b64encode(leaf_hashes).decode(),
+    }
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(old))
+    state = VerifierState.load(path)
+    assert state.fingerprint == v2.fingerprint and state.checkpoints == v2.checkpoints and state.range is None
+    log = _hub(_reorder(list(entries)))
+    result = verify_log(log, log.checkpoint(signer, ORIGIN), signer.verifier(), state)
+    assert not result.ok and result.first_altered == 17
+    honest = _hub(entries + _entries(33)[30:])
+    again = verify_log(honest, honest.checkpoint(signer, ORIGIN), signer.verifier(), state)
+    assert again.ok and again.read == 33 and again.state.to_dict()["format"] == "sendx-log-state/2"
+
+
 def test_state_files_are_read_strictly(tmp_path: Path, signer: Signer) -> None:
     path = tmp_path / "state.json"
-    path.write_text('{"format": "sendx-log-state/1", "checkpoints": [], "leafHashes": ""}')
+    path.write_text('{"format": "sendx-log-state/0", "checkpoints": []}')
     with pytest.raises(InputError, match="not a sendx-log-state/2 state file"):
         VerifierState.load(path)
     state = _verified_state(signer, _entries(9)).to_dict()
