@@ -28,9 +28,13 @@ _KEYS = (
     "SENDX_MAX_BODY_BYTES",
     "SENDX_LOG_ORIGIN",
     "SENDX_PROXY_HOPS",
+    "SENDX_RETENTION_YEARS",
 )
 #: More reverse proxies than this in front of one hub is a misconfiguration, not a deployment.
 MAX_PROXY_HOPS = 5
+#: Pupil records are kept until the pupil's date of birth + 25 years (the IRMS schools toolkit,
+#: as the DfE's data-protection guidance for schools points to); a movement the same.
+DEFAULT_RETENTION_YEARS = 25
 
 
 def default_home() -> Path:
@@ -49,6 +53,9 @@ class HubConfig:
     #: Reverse proxies in front of the hub whose X-Forwarded-* headers are believed (0: none).
     #: Behind a TLS-terminating proxy this is what marks the page-session cookie Secure.
     proxy_hops: int = 0
+    #: How long a movement's details are kept: years after the pupil's date of birth (or, when
+    #: the hub does not know it, after the movement's date; see ``Hub.retention``).
+    retention_years: int = DEFAULT_RETENTION_YEARS
 
     @property
     def log_key_path(self) -> Path:
@@ -80,7 +87,18 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
         max_body_bytes=max_body,
         log_origin=origin,
         proxy_hops=_proxy_hops(values.get("SENDX_PROXY_HOPS")),
+        retention_years=_retention_years(values.get("SENDX_RETENTION_YEARS")),
     )
+
+
+def _retention_years(raw: Any) -> int:
+    try:
+        years = int(raw or DEFAULT_RETENTION_YEARS)
+    except ValueError:
+        years = -1
+    if not 1 <= years <= 100:
+        raise ConfigError(f"SENDX_RETENTION_YEARS must be a whole number of years from 1 to 100, not {raw!r}")
+    return years
 
 
 def _proxy_hops(raw: Any) -> int:

@@ -433,9 +433,9 @@ def access(la: Participant) -> Response:
     records = [
         {
             "at": r["at"],
-            "reader": r["participant"],
-            "readerRole": roles.get(r["participant"]),
-            "document": r["transferId"],
+            "reader": r["participant"] or "the hub",
+            "readerRole": roles.get(r["participant"]) if r["participant"] else "retention",
+            "document": r["transferId"] or f"log entry {r['logIndex']}",
             "action": r["action"],
         }
         for r in rows

@@ -4,7 +4,8 @@ acknowledges, records a movement, searches for a lost pupil or asks for its area
 One file per concept — ``participants`` (keys, tokens, who a caller is), ``transfers`` (an
 upload's whole path and the inbox), ``movements`` (events sealed, logged and listed),
 ``lost_pupils`` (the pool and redirects), ``access`` (the access log), ``area`` (what the
-LA pages read) and ``log_upgrade`` (the log kept before leaf format 2) — over ``_base``
+LA pages read), ``log_upgrade`` (the log kept before leaf format 2) and ``retention``
+(erasing details whose time is over) — over ``_base``
 (the store and keys they share).  ``Hub`` is their union:
 the Flask blueprints, ``sendx demo`` and the tests drive one object.  Expensive,
 untrusted-input work (parsing, signature verification, validation, encryption) happens
@@ -20,10 +21,11 @@ from sendx.exchange.hub.service.log_upgrade import LogUpgrade
 from sendx.exchange.hub.service.lost_pupils import LostPupils
 from sendx.exchange.hub.service.movements import Movements
 from sendx.exchange.hub.service.participants import Participants, hash_token
+from sendx.exchange.hub.service.retention import Retention
 from sendx.exchange.hub.service.transfers import UNKNOWN_DESTINATIONS, Transfers
 
 __all__ = ["UNKNOWN_DESTINATIONS", "Hub", "Result", "hash_token"]
 
 
-class Hub(Participants, Transfers, Movements, LostPupils, AccessLog, AreaRecords, LogUpgrade):
+class Hub(Participants, Transfers, Movements, LostPupils, AccessLog, AreaRecords, LogUpgrade, Retention):
     """Every behaviour of the hub over one store, one storage key and one log key."""

@@ -29,7 +29,7 @@ class AreaRecords(HubBase):
         """
         require(caller, "la")
         with self.store.read() as s:
-            rows = s.execute(_AREA_MOVEMENTS.where(in_area(caller.la))).all()
+            rows = s.execute(_AREA_MOVEMENTS.where(in_area(caller.la), Movement.erased_at.is_(None))).all()
             lost = s.scalar(
                 select(func.count(func.distinct(LostPupil.transfer_id))).where(
                     LostPupil.source_la == caller.la, LostPupil.status == "open"

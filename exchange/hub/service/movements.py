@@ -119,8 +119,11 @@ class Movements(HubBase):
         with self.store.read() as s:
             rows = list(s.scalars(q))
             leaves = logged_leaves(s, [m.log_index for m in rows[:limit]])
-        items, damaged = [], []
+        items, damaged, erased = [], [], []
         for m in rows[:limit]:
+            if m.erased_at is not None:  # retention: the details are gone, the log entry stays
+                erased.append({"logIndex": m.log_index, "erasedAt": iso(m.erased_at)})
+                continue
             event, problem = open_logged(self.cipher, m, leaves.get(m.log_index))
             if problem is not None:
                 damaged.append({"logIndex": m.log_index, "problem": problem})
@@ -135,7 +138,12 @@ class Movements(HubBase):
                     "recorded": iso(m.created_at),
                 }
             )
-        return {"items": items, "damaged": damaged, "next": offset + limit if len(rows) > limit else None}
+        return {
+            "items": items,
+            "damaged": damaged,
+            "erased": erased,
+            "next": offset + limit if len(rows) > limit else None,
+        }
 
     def movement_opening(self, caller: Participant, index: int) -> dict[str, Any] | None:
         """The event and salt behind log entry ``index`` (with the leaf), for a caller in its scope.
@@ -146,7 +154,7 @@ class Movements(HubBase):
         with self.store.read() as s:
             m = s.scalars(select(Movement).where(Movement.log_index == index, in_scope(caller))).first()
             leaf = logged_leaves(s, [index]).get(index) if m is not None else None
-        if m is None:
+        if m is None or m.erased_at is not None:
             return None
         event, problem = open_logged(self.cipher, m, leaf)
         if problem is not None:
