@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sendx.exchange.log.checkpoint import Checkpoint, Verifier, verify_checkpoint
 from sendx.exchange.log.leaves import BridgeLeaf, commitment, parse_leaf
-from sendx.exchange.log.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from sendx.exchange.log.merkle import DamagedLogError, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from sendx.exchange.log.receipt import Receipt, verify_receipt
 from sendx.exchange.log.verify import AreaView, LogVerification, Problem, VerifierState, verify_log
-from sendx.validators.errors import InputError
+from sendx.validators.errors import InputError, SendxError
 
 __all__ = ["PAGE", "HubEntries", "LogSource", "area_view", "audit_log", "fetch_entries"]
 
@@ -67,17 +68,36 @@ class HubEntries:
     def pages(self, start: int, end: int) -> Iterator[list[bytes]]:
         pos = start
         while pos < end:
-            page = _b64list(self.source.entries(pos, min(end, pos + PAGE), self.log).get("entries"), "log entries")
+            with _damage_named():
+                answer = self.source.entries(pos, min(end, pos + PAGE), self.log)
+            page = _b64list(answer.get("entries"), "log entries")
             if not page:
                 return  # the verifier names what is missing
             yield page
             pos += len(page)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return _b64list(self.source.inclusion_proof(index, size, self.log).get("proof"), "inclusion proof")
+        with _damage_named():
+            answer = self.source.inclusion_proof(index, size, self.log)
+        return _b64list(answer.get("proof"), "inclusion proof")
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        return _b64list(self.source.consistency_proof(first, second, self.log).get("proof"), "consistency proof")
+        with _damage_named():
+            answer = self.source.consistency_proof(first, second, self.log)
+        return _b64list(answer.get("proof"), "consistency proof")
+
+
+@contextmanager
+def _damage_named() -> Iterator[None]:
+    """The hub's "log-damaged" problem (a 500 naming a damaged entry or node) as ``DamagedLogError``,
+    which the verifier reports as damaged storage rather than failing."""
+    try:
+        yield
+    except SendxError as exc:
+        problem = getattr(exc, "problem", None) or {}
+        if str(problem.get("type", "")).endswith("/" + DamagedLogError.code):
+            raise DamagedLogError(str(problem.get("detail") or exc.message)) from None
+        raise
 
 
 def fetch_entries(source: LogSource, size: int) -> list[bytes]:
@@ -122,7 +142,8 @@ class _Offer:
 
 
 def _offer(source: LogSource, pinned: str | None, log: str | None = None) -> _Offer:
-    cp = source.checkpoint(log)
+    with _damage_named():
+        cp = source.checkpoint(log)
     if not isinstance(cp, Mapping) or not isinstance(cp.get("checkpoint"), str):
         raise InputError("the hub's checkpoint answer has no signed checkpoint")
     text = pinned or cp.get("verifier")

@@ -333,6 +333,7 @@ def _scan(
     capture: int,
     target: int | None = None,
     keep: int = 0,
+    pending: Sequence[bytes] = (),
     sizes: Iterable[int] = (),
     la: str | None = None,
 ) -> _Scan:
@@ -341,12 +342,13 @@ def _scan(
     Subtrees completed at level ``capture`` are folded into fingerprint hashes at level
     ``target`` (default: the same) and the first ``keep`` of them are kept as they are, to be
     compared with a fingerprint taken at ``capture``: memory stays bounded either way.
+    ``pending``: hashes at ``capture`` level captured before, still short of a whole group.
     """
     start = compact.size
     stops = sorted({s for s in sizes if start < s < end})
     scan = _Scan(compact, [], [], {}, {})
     group = 1 << ((capture if target is None else target) - capture)
-    pending: list[bytes] = []
+    pending = list(pending)
 
     def take(hashes: list[bytes]) -> None:
         if len(scan.head) < keep:
@@ -458,10 +460,23 @@ def _verify(
     if state.range is not None and (la is None or state.area_la == la):
         # A later run: only what is new since the last verified checkpoint.
         consistent = _consistent(source, seen[-1].checkpoint, new)
-        scan = _scan(source, state.range.copy(), new.size, capture=state.fingerprint.level, la=la)
+        old_fp = state.fingerprint
+        level = max(old_fp.level, _fingerprint_level(new.size))
+        group = 1 << (level - old_fp.level)
+        old = [old_fp.at(b) for b in range(old_fp.count)]
+        aligned = len(old) - len(old) % group  # the rest waits in the scan for its group to complete
+        scan = _scan(
+            source,
+            state.range.copy(),
+            new.size,
+            capture=old_fp.level,
+            target=level,
+            pending=old[aligned:],
+            la=la,
+        )
         read = scan.read
         if consistent is None and scan.range.root() == new.root:
-            fingerprint = state.fingerprint.extended(scan.captured)
+            fingerprint = Fingerprint(level, b"").extended(_reduce(old[:aligned], level - old_fp.level) + scan.captured)
             entries = {**state.area, **scan.area} if la is not None else {}
             return _finish(new, note, state, seen, scan.range, fingerprint, entries, area, read)
         if consistent is not None and scan.range.root() == new.root:

@@ -253,3 +253,18 @@ def test_a_movement_re_scoped_into_the_area_is_named(live, app, hub, world):
         s.execute(update(Movement).where(Movement.log_index == index).values(to_la="330"))
     result = audit_log(live, VerifierState(), la="330")
     assert not result.ok and [(p.kind, p.index) for p in result.problems] == [("re-scoped", index)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # only SQLite lets a column hold another type
+def test_a_mistyped_leaf_is_named_damaged_storage(live, hub, run_cli, monkeypatch, tmp_path):
+    from sqlalchemy import text
+
+    with hub.store.write() as s:
+        s.execute(text("UPDATE log_leaves SET leaf = 'not bytes' WHERE \"index\" = 3"))
+    result = audit_log(live, VerifierState())
+    assert not result.ok and [(p.kind, p.index) for p in result.problems] == [("damaged-storage", 3)]
+    assert "entry 3 is stored as str, not bytes" in result.problems[0].message
+    monkeypatch.setenv("SENDX_HUB_URL", live.base_url)
+    monkeypatch.setenv("SENDX_TOKEN", live.token)
+    r = run_cli("log", "verify", "--state", tmp_path / "state.json")
+    assert r.exit_code == 1 and "damaged-storage" in r.output and "unexpected" not in r.output

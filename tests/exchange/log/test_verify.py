@@ -327,3 +327,13 @@ def test_state_files_are_read_strictly(tmp_path: Path, signer: Signer) -> None:
     state["range"] = state["range"][:-1]
     with pytest.raises(InputError):
         VerifierState.from_dict(state)
+
+
+def test_a_later_run_over_a_much_larger_log_coarsens_the_fingerprint_as_a_fresh_run_would(signer: Signer) -> None:
+    entries = _entries(5 * FINGERPRINT_BUDGET + 3)
+    small = _verified_state(signer, entries[:101])  # level 0, 101 leaf hashes (not a whole block)
+    log = _hub(entries)
+    later = verify_log(log, log.checkpoint(signer, ORIGIN), signer.verifier(), small)
+    fresh = verify_log(log, log.checkpoint(signer, ORIGIN), signer.verifier())
+    assert later.ok and later.read == len(entries) - 101
+    assert later.state.fingerprint == fresh.state.fingerprint and fresh.state.fingerprint.level == 3
