@@ -108,7 +108,7 @@ def _served(app) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def test_an_existing_hub_moves_to_the_new_log_verifiably(database_url, tmp_path):
+def test_an_existing_hub_moves_to_the_new_log_verifiably(database_url, tmp_path, run_cli, monkeypatch):
     config = {"SENDX_HOME": str(tmp_path / "home"), "SENDX_DATABASE_URL": database_url}
     old_root, old_state = _old_hub(config)
     origin = load_config(config).log_origin
@@ -139,5 +139,16 @@ def test_an_existing_hub_moves_to_the_new_log_verifiably(database_url, tmp_path)
             items = la.movements(limit=200)["items"]
             assert sorted(i["logIndex"] for i in items) == [i + 1 for i in range(OLD) if i != ZEROED]
             assert audit_log(la, VerifierState()).ok  # the log itself verifies, bridge included
+
+            # ``sendx log verify`` with the state kept before: it is the previous log's, and says so.
+            monkeypatch.setenv("SENDX_HUB_URL", url)
+            monkeypatch.setenv("SENDX_TOKEN", la.token)
+            monkeypatch.setenv("SENDX_HOME", str(tmp_path / "auditor"))
+            kept = tmp_path / "old-state.json"
+            old_state.save(kept)
+            r = run_cli("log", "verify", "--state", kept)
+            assert r.exit_code == 2 and "holds checkpoints of the log this hub replaced" in r.output
+            r = run_cli("log", "verify", "--previous", "--state", kept)
+            assert r.exit_code == 0 and f"log verified: {OLD} entries" in r.output, r.output
     finally:
         hub.store.dispose()
