@@ -44,6 +44,8 @@ from sendx.exchange.log.verify import VerifierState, verify_log
 
 PROOFS = 2000
 PAGE = 1000
+#: Verification rounds; the best is kept.
+ROUNDS = 3
 _LAS = [b"%03d" % (201 + k) for k in range(150)]
 
 
@@ -127,17 +129,28 @@ def run(n: int, rng: random.Random) -> dict[str, float]:
 
 
 class _Generated:
-    """A log of ``n`` generated leaves served page by page (nothing kept); proofs from ``tree``."""
+    """A log of generated leaves served page by page (nothing kept); proofs from ``tree``.
+
+    Each page is made, then hashed raw (the baseline), then handed to the verifier: the
+    baseline is measured interleaved with the verifier, page by page, under the same load,
+    and both the making and the baseline are left out of the verifier's time.
+    """
 
     def __init__(self, tree: TransparencyLog | None) -> None:
         self.tree = tree
-        self.making = 0.0  # seconds spent making pages, left out of the verifier's time
+        self.making = 0.0
+        self.raw = 0.0
 
     def pages(self, start: int, end: int) -> Iterator[list[bytes]]:
         for lo in range(start, end, PAGE):
             t = time.perf_counter()
             page = [_leaf(i) for i in range(lo, min(end, lo + PAGE))]
-            self.making += time.perf_counter() - t
+            t1 = time.perf_counter()
+            for leaf in page:
+                hashlib.sha256(b"\x00" + leaf).digest()
+            t2 = time.perf_counter()
+            self.making += t1 - t
+            self.raw += t2 - t1
             yield page
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
@@ -161,20 +174,16 @@ def verify_child(n: int) -> dict[str, float]:
     extra = n // 100
     signer = Signer.generate("bench.example/log")
     note, later = _note(signer, n), _note(signer, n + extra)
-    raw = 0.0
-    for lo in range(0, n, PAGE):
-        page = [_leaf(i) for i in range(lo, min(n, lo + PAGE))]
-        t = time.perf_counter()
-        for leaf in page:
-            hashlib.sha256(b"\x00" + leaf).digest()
-        raw += time.perf_counter() - t
-    del page
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    source = _Generated(None)
-    t = time.perf_counter()
-    first = verify_log(source, note, signer.verifier(), VerifierState())
-    seconds = time.perf_counter() - t - source.making
-    assert first.ok and first.read == n, first.problems
+    rounds = []
+    for _ in range(ROUNDS):
+        source = _Generated(None)
+        t = time.perf_counter()
+        first = verify_log(source, note, signer.verifier(), VerifierState())
+        seconds = time.perf_counter() - t - source.making - source.raw
+        assert first.ok and first.read == n, first.problems
+        rounds.append((seconds / source.raw, seconds, source.raw))
+    ratio, seconds, raw = min(rounds)  # the best round, as bench/timing.py keeps
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # The later run needs the hub's consistency proof: only now is a tree built, to serve it.
     tree = TransparencyLog(MemoryNodeStore())
@@ -183,14 +192,14 @@ def verify_child(n: int) -> dict[str, float]:
     source = _Generated(tree)
     t = time.perf_counter()
     again = verify_log(source, later, signer.verifier(), first.state)
-    later_seconds = time.perf_counter() - t - source.making
+    later_seconds = time.perf_counter() - t - source.making - source.raw
     assert again.ok and again.read == extra, again.problems
     state_bytes = len(json.dumps(again.state.to_dict()))
     return {
         "entries": n,
         "verify_s": seconds,
         "raw_sha256_s": raw,
-        "verify_vs_raw_sha256": seconds / raw,
+        "verify_vs_raw_sha256": ratio,
         "verify_per_s": _per_second(n, seconds),
         "peak_rss_mb": rss,
         "rss_before_verify_mb": rss_before,
