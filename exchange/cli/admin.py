@@ -164,3 +164,32 @@ def token_revoke(participant: str, token_text: str | None, fmt: str) -> None:
         echo_json(result)
     else:
         click.echo(f"revoked {plural(result['revoked'], 'token')} of {participant}")
+
+
+@admin.command("retention")
+@click.option("--dry-run", "mode", flag_value="dry-run", help="list the movements due for erasure; change nothing")
+@click.option("--apply", "mode", flag_value="apply", help="erase their details (recorded in the access log)")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="judge as of this date (default today)")
+def retention(mode: str | None, as_of: Any) -> None:
+    """Erase the details of movements past their retention period; their log entries stay.
+
+    The period is the pupil's date of birth + SENDX_RETENTION_YEARS (default 25), or the
+    movement's date + that many years when the hub does not know the date of birth.
+    """
+    if mode is None:
+        raise click.UsageError("say --dry-run to see what is due, or --apply to erase it")
+    out = _hub().retention(as_of=as_of.date() if as_of else None, apply=mode == "apply")
+    indices = out["logIndices"]
+    shown = ", ".join(map(str, indices[:20])) + (f" and {len(indices) - 20} more" if len(indices) > 20 else "")
+    click.echo(
+        f"as of {out['asOf']}: {out['due']} movement(s) past retention (date of birth + {out['years']} years, "
+        "or the movement's date + as many when the date of birth is unknown)"
+    )
+    if indices:
+        click.echo(f"log entries: {shown}")
+    for s in out["skipped"]:
+        click.echo(f"skipped log entry {s['logIndex']}: {s['problem']}")
+    if mode == "apply":
+        click.echo(f"erased the details of {out['erased']}; their log entries stay; recorded in the access log")
+    else:
+        click.echo("dry run: nothing was changed (use --apply to erase)")

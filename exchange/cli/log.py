@@ -1,9 +1,11 @@
 """``sendx log verify`` and ``sendx log receipt``: audit the hub's movement log from outside.
 
-``verify`` fetches the signed checkpoint and every entry, recomputes the tree, checks it is
-consistent with the checkpoints this machine saw before (kept in a state file per hub) and
-names the first altered entry if anything changed.  Exit 0 verified, 1 altered or refused,
-2 usage or I/O error.
+``verify`` fetches the signed checkpoint and streams the entries (on later runs only those
+after the last checkpoint it verified), recomputes the tree, checks it is consistent with the
+checkpoints this machine saw before (kept in a state file per hub) and names the first altered
+entry if anything changed; with an LA's token it also checks that the movements the hub gives
+the LA are exactly the entries naming it.  Exit 0 verified, 1 altered or refused, 2 usage or
+I/O error.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from sendx.validators.wording import plural
 _RECEIPT_LIMIT = 64 * 1024
 
 
-def _default_state(hub_url: str) -> Path:
+def _default_state(hub_url: str, previous: bool) -> Path:
     from sendx.exchange.home import default_home
 
-    # One state per hub: what was seen at one hub says nothing about another.
+    # One state per hub (and per log): what was seen at one hub says nothing about another.
     name = hashlib.sha256(hub_url.encode("utf-8")).hexdigest()[:16]
-    return default_home() / "log-state" / f"{name}.json"
+    return default_home() / "log-state" / f"{name}{'.previous' if previous else ''}.json"
 
 
 def _read_receipt(path: Path) -> str:
@@ -51,18 +53,28 @@ def log() -> None:
 @click.option(
     "--receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="also check an offline receipt"
 )
+@click.option("--previous", is_flag=True, help="verify the log the hub kept before leaf format 2 instead")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, fmt: str) -> None:
+def verify(
+    state_path: Path | None, verifier: str | None, index: int | None, receipt: Path | None, previous: bool, fmt: str
+) -> None:
     """Recompute the log from its entries and check it against every checkpoint seen before."""
     from sendx.exchange.client.hubclient import from_profile
     from sendx.exchange.log.audit import audit_log
     from sendx.exchange.log.verify import VerifierState
 
     client, profile = from_profile()
-    path = state_path or _default_state(profile.hub)
+    path = state_path or _default_state(profile.hub, previous)
     receipt_text = _read_receipt(receipt) if receipt else None
-    before = VerifierState.load(path)
-    result = audit_log(client, before, verifier=verifier, index=index, receipt=receipt_text)
+    me = client.me()
+    la = me.get("la") if me.get("role") == "la" and not previous else None  # an LA audits its area too
+    state = VerifierState.load(path)
+    if not previous and state.origin is not None and state.origin == client.checkpoint().get("previous"):
+        raise InputError(
+            f"{path} holds checkpoints of the log this hub replaced ({state.origin})",
+            hint=f"check that log with `sendx log verify --previous --state {path}`; the new log gets a new state",
+        )
+    result = audit_log(client, state, verifier=verifier, index=index, receipt=receipt_text, la=la, previous=previous)
     if index is not None and any(p.kind == "no-such-entry" for p in result.problems):
         # A typo, not an attack: the log verified, the entry asked for is past its end.
         raise InputError(
@@ -78,10 +90,20 @@ def verify(state_path: Path | None, verifier: str | None, index: int | None, rec
     elif result.ok:
         cp = result.checkpoint
         assert cp is not None
-        seen = len(before.checkpoints)
+        seen = len(state.checkpoints)
         click.echo(
             f"log verified: {plural(result.entries, 'entry', 'entries')}, checkpoint size {cp.size} ({cp.origin})"
         )
+        if result.read < result.entries:
+            click.echo(
+                f"read {plural(result.read, 'new entry', 'new entries')}; a consistency proof covers "
+                f"the {state.size} verified before"
+            )
+        if la is not None:
+            click.echo(
+                f"area {la}: the {plural(result.area_entries, 'entry', 'entries')} naming it are the movements "
+                "the hub returns"
+            )
         if seen:
             click.echo(f"consistent with {plural(seen, 'checkpoint')} seen before; state kept in {path}")
         else:

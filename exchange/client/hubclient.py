@@ -198,17 +198,20 @@ class HubClient:
     def validate(self, document: bytes, content_type: str = "application/json", kind: str | None = None) -> dict:
         return self.request("POST", "/v1/validate", data=document, content_type=content_type, params={"kind": kind})
 
-    def checkpoint(self) -> dict[str, Any]:
-        return self.request("GET", "/v1/log/checkpoint")
+    # ``log="previous"``: the log a hub kept before leaf format 2 (``/v1/log/...?log=previous``).
 
-    def entries(self, start: int, end: int) -> dict[str, Any]:
-        return self.request("GET", "/v1/log/entries", params={"start": start, "end": end})
+    def checkpoint(self, log: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/v1/log/checkpoint", params={"log": log})
 
-    def inclusion_proof(self, index: int, size: int) -> dict[str, Any]:
-        return self.request("GET", "/v1/log/proof/inclusion", params={"index": index, "size": size})
+    def entries(self, start: int, end: int, log: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/v1/log/entries", params={"start": start, "end": end, "log": log})
 
-    def consistency_proof(self, first: int, second: int) -> dict[str, Any]:
-        return self.request("GET", "/v1/log/proof/consistency", params={"first": first, "second": second})
+    def inclusion_proof(self, index: int, size: int, log: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/v1/log/proof/inclusion", params={"index": index, "size": size, "log": log})
+
+    def consistency_proof(self, first: int, second: int, log: str | None = None) -> dict[str, Any]:
+        params = {"first": first, "second": second, "log": log}
+        return self.request("GET", "/v1/log/proof/consistency", params=params)
 
     def receipt(self, index: int) -> str:
         """The offline receipt (C2SP tlog-proof text) for log entry ``index``."""

@@ -63,11 +63,54 @@ def signature_error(reason: str, message: str, where: str | None = None) -> Exce
 # --------------------------------------------------------------------------- movement log
 
 
-def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
-    """The log leaf committing to a movement event without exposing personal data."""
-    from sendx.exchange.log.transparency import movement_leaf as leaf
+def movement_leaf(event: Mapping[str, Any], salt: bytes, las: Sequence[str | None]) -> bytes:
+    """The log leaf committing to a movement event and naming the LAs it touches, nothing more."""
+    from sendx.exchange.log.leaves import movement_leaf as leaf
 
-    return leaf(event, salt)
+    return leaf(event, salt, las)
+
+
+def movement_leaf_of(plaintext: bytes, salt: bytes, las: Sequence[str | None]) -> bytes:
+    """The leaf of an event already in its RFC 8785 bytes (a sealed row's plaintext)."""
+    from sendx.exchange.log.leaves import MovementLeaf, commitment
+
+    return MovementLeaf(tuple(sorted({c for c in las if c})), commitment(plaintext, salt)).to_bytes()
+
+
+def unopenable_leaf(las: Sequence[str | None], old_leaf: bytes) -> bytes:
+    """A leaf for a movement whose row is gone or unreadable: it names the LAs, and no event opens it."""
+    import hashlib
+
+    from sendx.exchange.log.leaves import MovementLeaf
+
+    sealed = hashlib.sha256(b"sendx/unopenable-previous-entry\x00" + old_leaf).digest()
+    return MovementLeaf(tuple(sorted({c for c in las if c})), sealed).to_bytes()
+
+
+def bridge_leaf(origin: str, size: int, root: bytes) -> bytes:
+    """The first entry of a log that replaced another: the old log's final checkpoint."""
+    from sendx.exchange.log.checkpoint import Checkpoint
+    from sendx.exchange.log.leaves import BridgeLeaf
+
+    return BridgeLeaf(Checkpoint(origin, size, root)).to_bytes()
+
+
+def leaf_problem(leaf: Any, plaintext: bytes, salt: Any) -> str | None:
+    """What is wrong between a movement's log entry and its (decrypted) event and salt, or None."""
+    from sendx.exchange.log.leaves import MovementLeaf, opens, parse_leaf
+    from sendx.validators.errors import InputError
+
+    if leaf is None:
+        return "its log entry is missing"
+    try:
+        parsed = parse_leaf(leaf)
+    except InputError as exc:
+        return f"its log entry is damaged ({exc.message})"
+    if not isinstance(parsed, MovementLeaf):
+        return "its log entry is not a movement leaf"
+    if not isinstance(salt, bytes | memoryview) or not opens(parsed, plaintext, bytes(salt)):
+        return "it does not match its log entry's commitment (the row was altered)"
+    return None
 
 
 def log_append(db: Any, locked_size: int, leaves: Sequence[bytes]) -> int:

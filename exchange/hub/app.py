@@ -66,6 +66,10 @@ def build_hub(config: Mapping[str, Any] | None = None, *, migrate: bool = True) 
         store.migrate()
     hub = Hub(store, Cipher(cfg.storage_key), log_signer=load_log_signer(cfg), log_origin=cfg.log_origin)
     hub.config = cfg
+    if migrate:
+        hub.upgrade_log()  # needs the storage key: the part of migration 0002 SQL cannot do
+    else:
+        hub.adopt_previous_log()
     return hub
 
 

@@ -31,6 +31,7 @@ _KEYS = (
     "SENDX_LOG_ORIGIN",
     "SENDX_PROXY_HOPS",
     "SENDX_SIGNED_AT_WINDOW",
+    "SENDX_RETENTION_YEARS",
 )
 #: More reverse proxies than this in front of one hub is a misconfiguration, not a deployment.
 MAX_PROXY_HOPS = 5
@@ -39,6 +40,9 @@ MAX_PROXY_HOPS = 5
 DEFAULT_SIGNED_AT_WINDOW = 15 * 60
 #: The longest window the setting accepts (a day): beyond it the check would mean nothing.
 MAX_SIGNED_AT_WINDOW = 24 * 3600
+#: Pupil records are kept until the pupil's date of birth + 25 years (the IRMS schools toolkit,
+#: as the DfE's data-protection guidance for schools points to); a movement the same.
+DEFAULT_RETENTION_YEARS = 25
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class HubConfig:
     proxy_hops: int = 0
     #: How long before the envelope's ``created`` a signature may be dated (``SENDX_SIGNED_AT_WINDOW``).
     signed_at_window: dt.timedelta = dt.timedelta(seconds=DEFAULT_SIGNED_AT_WINDOW)
+    #: How long a movement's details are kept: years after the pupil's date of birth (or, when
+    #: the hub does not know it, after the movement's date; see ``Hub.retention``).
+    retention_years: int = DEFAULT_RETENTION_YEARS
 
     @property
     def log_key_path(self) -> Path:
@@ -85,6 +92,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> HubConfig:
         log_origin=origin,
         proxy_hops=_proxy_hops(values.get("SENDX_PROXY_HOPS")),
         signed_at_window=_signed_at_window(values.get("SENDX_SIGNED_AT_WINDOW")),
+        retention_years=_retention_years(values.get("SENDX_RETENTION_YEARS")),
     )
 
 
@@ -100,6 +108,16 @@ def _signed_at_window(raw: Any) -> dt.timedelta:
             f"(default {DEFAULT_SIGNED_AT_WINDOW})",
         )
     return dt.timedelta(seconds=seconds)
+
+
+def _retention_years(raw: Any) -> int:
+    try:
+        years = int(raw or DEFAULT_RETENTION_YEARS)
+    except ValueError:
+        years = -1
+    if not 1 <= years <= 100:
+        raise ConfigError(f"SENDX_RETENTION_YEARS must be a whole number of years from 1 to 100, not {raw!r}")
+    return years
 
 
 def _proxy_hops(raw: Any) -> int:

@@ -30,16 +30,20 @@ from sendx.validators.errors import InputError, SendxError
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "DamagedLogError",
     "MemoryNodeStore",
     "NodeStore",
     "ProofError",
     "append_leaf_hashes",
     "consistency_proof",
+    "consistency_ranges",
     "inclusion_proof",
+    "inclusion_ranges",
     "leaf_hash",
     "node_hash",
     "root_from_inclusion_proof",
     "root_hash",
+    "split_point",
     "subtree_hash",
     "tree_root",
     "verify_consistency",
@@ -60,6 +64,15 @@ class ProofError(SendxError):
     code = "proof-invalid"
 
 
+class DamagedLogError(SendxError):
+    """The log's own storage is damaged (a missing or mistyped entry or node): the hub cannot
+    serve what it signed, and no caller can fix that; its operator restores the store."""
+
+    status = 500
+    exit_code = 1
+    code = "log-damaged"
+
+
 def leaf_hash(data: bytes) -> bytes:
     """RFC 9162 leaf hash ``SHA-256(0x00 || data)``."""
     return _sha256(b"\x00" + data).digest()
@@ -70,7 +83,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
-def _split(n: int) -> int:
+def split_point(n: int) -> int:
     """Largest power of two strictly less than ``n`` (``n >= 2``)."""
     return 1 << ((n - 1).bit_length() - 1)
 
@@ -236,11 +249,11 @@ def subtree_hash(store: NodeStore, lo: int, hi: int) -> bytes:
     return _hash_ranges(store, [(lo, hi)])[0]
 
 
-def _inclusion_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
+def inclusion_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
     """RFC 9162 §2.1.3.1 PATH(m, D[lo:hi]) as the ranges whose hashes form the proof, leaf first."""
     out: list[tuple[int, int]] = []
     while hi - lo > 1:
-        k = _split(hi - lo)
+        k = split_point(hi - lo)
         if index < lo + k:
             out.append((lo + k, hi))
             hi = lo + k
@@ -251,12 +264,12 @@ def _inclusion_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
-def _consistency_ranges(m: int, lo: int, hi: int) -> list[tuple[int, int]]:
+def consistency_ranges(m: int, lo: int, hi: int) -> list[tuple[int, int]]:
     """RFC 9162 §2.1.4.1 SUBPROOF(m, D[lo:hi], true) as ranges, in proof order."""
     out: list[tuple[int, int]] = []
     complete = True
     while m != hi - lo:
-        k = _split(hi - lo)
+        k = split_point(hi - lo)
         if m <= k:
             out.append((lo + k, hi))
             hi = lo + k
@@ -277,7 +290,7 @@ def inclusion_proof(store: NodeStore, index: int, size: int | None = None) -> li
     _check_size(store, size)
     if not 0 <= index < size:
         raise InputError(f"leaf index {index} is not in a tree of size {size}", where="index")
-    return _hash_ranges(store, _inclusion_ranges(index, 0, size))
+    return _hash_ranges(store, inclusion_ranges(index, 0, size))
 
 
 def consistency_proof(store: NodeStore, first: int, second: int | None = None) -> list[bytes]:
@@ -288,7 +301,7 @@ def consistency_proof(store: NodeStore, first: int, second: int | None = None) -
         raise InputError(f"no consistency proof from size {first} to size {second}", where="first")
     if first == second:
         return []
-    return _hash_ranges(store, _consistency_ranges(first, 0, second))
+    return _hash_ranges(store, consistency_ranges(first, 0, second))
 
 
 def root_hash(leaves: Sequence[bytes]) -> bytes:

@@ -17,19 +17,38 @@ Verification: parse strictly, verify the checkpoint signature with the log's ver
 ``index`` with the proof leads to the checkpoint's root (RFC 9162 §2.1.3.2). Any failure raises;
 success returns the verified checkpoint. Differences from the C2SP text, if any, are ours:
 we refuse empty proof lines, non-canonical base64 and duplicate ``extra`` lines.
+
+A participant in a movement's scope gets a receipt that also *opens* the entry: its ``extra``
+line holds the RFC 8785 JSON ``{"event", "leaf" (base64), "salt" (base64)}``, so a family or an
+LA checks that movement, and sees exactly what was logged, with the log key alone
+(:func:`open_receipt`).  The line is unauthenticated by the format; it is believed only because
+the leaf it names is proven in the signed tree and the event and salt open that leaf.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sendx.exchange.log.checkpoint import Checkpoint, Verifier, _b64, _b64decode, parse_note, verify_checkpoint
-from sendx.exchange.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
+from sendx.exchange.log.leaves import MovementLeaf, opens, parse_leaf
+from sendx.exchange.log.merkle import HASH_SIZE, ProofError, leaf_hash, verify_inclusion
+from sendx.exchange.trust.canonical import canonical_json
 from sendx.validators.errors import InputError
 
-__all__ = ["RECEIPT_HEADER", "Receipt", "make_receipt", "verify_receipt"]
+__all__ = [
+    "RECEIPT_HEADER",
+    "OpenedReceipt",
+    "Receipt",
+    "make_receipt",
+    "open_receipt",
+    "opening_extra",
+    "verify_receipt",
+]
 
 RECEIPT_HEADER = "c2sp.org/tlog-proof@v1"
 _INDEX = re.compile(r"index (0|[1-9][0-9]{0,19})")
@@ -96,3 +115,47 @@ def verify_receipt(
     checkpoint = verify_checkpoint(receipt.signed_checkpoint, verifier, origin=origin)
     verify_inclusion(receipt.index, checkpoint.size, leaf_hash(leaf_bytes), receipt.proof, checkpoint.root)
     return checkpoint
+
+
+def opening_extra(event: Mapping[str, Any], salt: bytes, leaf: bytes) -> bytes:
+    """The ``extra`` data that opens a receipt's entry: the event, its salt and the leaf."""
+    return canonical_json(
+        {"event": dict(event), "leaf": base64.b64encode(leaf).decode("ascii"), "salt": base64.b64encode(salt).decode()}
+    )
+
+
+@dataclass(frozen=True)
+class OpenedReceipt:
+    """What a receipt with an opening proves: this event is entry ``index`` of the signed log."""
+
+    checkpoint: Checkpoint
+    index: int
+    event: dict[str, Any]
+    leaf: MovementLeaf
+
+
+def open_receipt(receipt_text: str | bytes, verifier: Verifier, *, origin: str | None = None) -> OpenedReceipt:
+    """Verify a receipt that carries its entry's opening; return the proven event.
+
+    Raises ``InputError`` for a receipt without an opening or a malformed one, ``ProofError``
+    when the checkpoint, the inclusion proof or the commitment does not hold.
+    """
+    from sendx.validators.parsing import load_json
+
+    receipt = Receipt.from_text(receipt_text)
+    if receipt.extra is None:
+        raise InputError("this receipt opens no event (only the movement's participants get one)", where="extra")
+    data = load_json(receipt.extra)
+    try:
+        event, leaf, salt = data["event"], base64.b64decode(data["leaf"], validate=True), base64.b64decode(data["salt"])
+    except (KeyError, TypeError, binascii.Error):
+        raise InputError("the receipt's extra line is not an event, leaf and salt", where="extra") from None
+    if not isinstance(event, dict):
+        raise InputError("the receipt's event is not a JSON object", where="extra")
+    parsed = parse_leaf(leaf)
+    if not isinstance(parsed, MovementLeaf):
+        raise InputError("the receipt's leaf is not a movement leaf", where="extra")
+    checkpoint = verify_receipt(receipt_text, leaf, verifier, origin=origin)
+    if not opens(parsed, event, salt):
+        raise ProofError(f"the event in the receipt is not what entry {receipt.index} commits to: it was altered")
+    return OpenedReceipt(checkpoint, receipt.index, event, parsed)

@@ -1,36 +1,18 @@
 """The append-only movement log: entries + Merkle tree + signed checkpoints, over pluggable stores.
 
 Last stage of the flow (bytes → parse → validate → adapt → sign → *exchange*): the hub turns every
-accepted movement event into a leaf (:func:`movement_leaf`) and appends it here; the log answers
+accepted movement event into a leaf (:mod:`.leaves`) and appends it here; the log answers
 roots, inclusion and consistency proofs (O(log n) node reads, see :mod:`sendx.exchange.log.merkle`) and signs
 checkpoints (:mod:`sendx.exchange.log.checkpoint`). It is storage-agnostic: give it a ``NodeStore`` (tree
 nodes) and an ``EntryStore`` (leaf bytes); the in-memory ones here serve tests and benchmarks.
 
-Movement leaf format (version 1) — RFC 8785 canonical JSON of::
-
-    {"v": 1,
-     "eventId": str, "type": str, "effectiveDate": str,
-     "pupil": hex HMAC-SHA256(salt, UPN upper-cased),
-     "from": setting id or null, "to": setting id or null,   # "urn:<URN>" | "laestab:<n>" | "ukprn:<n>"
-     "fromAp": bool, "toAp": bool,                           # false when the setting is null
-     "recordedBy": participant id (str),
-     "detailsHash": hex HMAC-SHA256(salt, RFC 8785 canonical bytes of the full event)}
-
-Why keyed hashes: the leaves are public (anyone may fetch entries to audit the log), UPNs have a
-small guessable space once the school is known, and a plain SHA-256 of the full event could be
-brute-forced over candidate UPNs when the other fields are guessable. With the salt (a log secret
-held by the hub) a leaf commits to the pupil and to every detail of the event, yet reveals no
-identifier; the full event can later be deleted under retention rules and the tree stays
-verifiable, because the tree only ever hashes the leaf bytes. (The brief asked for an unkeyed
-SHA-256 ``detailsHash``; it is keyed here for the reason above.)
+The leaves themselves (what a movement's public entry holds) are :mod:`sendx.exchange.log.leaves`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
 
 from sendx.exchange.log.checkpoint import Checkpoint, Signer, sign_checkpoint
 from sendx.exchange.log.merkle import (
@@ -42,19 +24,9 @@ from sendx.exchange.log.merkle import (
 from sendx.exchange.log.merkle import consistency_proof as _consistency_proof
 from sendx.exchange.log.merkle import inclusion_proof as _inclusion_proof
 from sendx.exchange.log.receipt import make_receipt
-from sendx.exchange.trust.canonical import canonical_json
 from sendx.validators.errors import ConflictError, InputError
 
-__all__ = [
-    "LEAF_VERSION",
-    "EntryStore",
-    "MemoryEntryStore",
-    "TransparencyLog",
-    "movement_leaf",
-    "setting_id",
-]
-
-LEAF_VERSION = 1
+__all__ = ["EntryStore", "MemoryEntryStore", "TransparencyLog"]
 
 
 @runtime_checkable
@@ -137,6 +109,11 @@ class TransparencyLog:
             raise InputError(f"bad entry range [{start}, {end})", where="start")
         return self.entry_store.get_range(start, end)
 
+    def pages(self, start: int, end: int, page: int = 1000) -> Iterator[list[bytes]]:
+        """Entries ``[start, end)`` a page at a time (what a streaming verifier reads)."""
+        for lo in range(start, min(end, self.size), page):
+            yield self.entries(lo, min(end, lo + page))
+
     def root(self, size: int | None = None) -> bytes:
         return tree_root(self.nodes, size)
 
@@ -154,52 +131,6 @@ class TransparencyLog:
         """Signed C2SP checkpoint (note text) for the tree of ``size`` leaves (default: all)."""
         return sign_checkpoint(self.checkpoint_for(origin, size), signer)
 
-    def receipt(self, index: int, signed_checkpoint: str, size: int) -> str:
+    def receipt(self, index: int, signed_checkpoint: str, size: int, extra: bytes | None = None) -> str:
         """Offline receipt for leaf ``index`` against an already signed checkpoint of ``size``."""
-        return make_receipt(index, self.inclusion_proof(index, size), signed_checkpoint)
-
-
-# --------------------------------------------------------------------------- movement leaves
-
-
-def _keyed(salt: bytes, data: bytes) -> str:
-    return hmac.new(salt, data, hashlib.sha256).hexdigest()
-
-
-def setting_id(setting: Mapping[str, Any] | None) -> str | None:
-    """Stable public id of a setting: ``urn:…``, ``laestab:…`` or ``ukprn:…`` (first present)."""
-    if setting is None:
-        return None
-    if not isinstance(setting, Mapping):
-        raise InputError("a setting must be an object or null", where="setting")
-    for key in ("urn", "laestab", "ukprn"):
-        value = setting.get(key)
-        if value:
-            return f"{key}:{value}"
-    raise InputError("a setting needs a urn, laestab or ukprn", where="setting")
-
-
-def movement_leaf(event: Mapping[str, Any], salt: bytes) -> bytes:
-    """Leaf bytes for a movement event: commits to every detail, exposes no personal identifier."""
-    if len(salt) < 16:
-        raise InputError("the log salt must be at least 16 bytes", where="salt")
-    try:
-        upn = str(event["pupil"]["upn"]).strip().upper()
-        recorded_by = event["recordedBy"]
-        participant = recorded_by.get("participant") if isinstance(recorded_by, Mapping) else recorded_by
-        leaf = {
-            "v": LEAF_VERSION,
-            "eventId": str(event["eventId"]),
-            "type": str(event["type"]),
-            "effectiveDate": str(event["effectiveDate"]),
-            "pupil": _keyed(salt, upn.encode("utf-8")),
-            "from": setting_id(event.get("from")),
-            "to": setting_id(event.get("to")),
-            "fromAp": bool((event.get("from") or {}).get("ap", False)),
-            "toAp": bool((event.get("to") or {}).get("ap", False)),
-            "recordedBy": str(participant),
-            "detailsHash": _keyed(salt, canonical_json(dict(event))),
-        }
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"movement event is missing a field the log needs: {exc}", where="event") from None
-    return canonical_json(leaf)
+        return make_receipt(index, self.inclusion_proof(index, size), signed_checkpoint, extra)

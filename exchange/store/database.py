@@ -61,6 +61,9 @@ __all__ = [
     "PageSession",
     "Participant",
     "ParticipantKey",
+    "PreviousLogEntry",
+    "PreviousLogHead",
+    "PreviousLogNode",
     "Store",
     "Transfer",
     "utcnow",
@@ -239,6 +242,10 @@ class Movement(Base):
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     log_index: Mapped[int | None] = mapped_column(BigInteger)
+    #: Its index in the log this hub kept before leaf format 2 (``previous_log_*``), if any.
+    previous_index: Mapped[int | None] = mapped_column(BigInteger)
+    #: When retention erased its details (event, salt, identifiers); its log entry stays.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -287,15 +294,48 @@ class LogNode(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class PreviousLogEntry(Base):
+    """An entry of the log this hub kept before leaf format 2: frozen, served for audit only."""
+
+    __tablename__ = "previous_log_leaves"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PreviousLogNode(Base):
+    """A subtree hash of the previous log (see ``LogNode``)."""
+
+    __tablename__ = "previous_log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class PreviousLogHead(Base):
+    """The previous log's final size (0 on a hub that never had one)."""
+
+    __tablename__ = "previous_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class AccessLogEntry(Base):
-    """Who read which document when; the LAs of sender and recipient can query it."""
+    """Who read which document when, and what retention erased; the LAs concerned can query it."""
 
     __tablename__ = "access_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: None when the hub itself acted (retention).
+    participant_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
-    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    transfer_id: Mapped[str | None] = mapped_column(ForeignKey("transfers.id"), index=True)
+    #: The log entry of the movement acted on (retention), when it was one.
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
     sender_la: Mapped[str | None] = mapped_column(String(3), index=True)
     recipient_la: Mapped[str | None] = mapped_column(String(3), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -16,7 +16,7 @@ from sendx.exchange.log import checkpoint as cp
 from sendx.exchange.log import merkle
 from sendx.exchange.log.receipt import Receipt, verify_receipt
 from sendx.exchange.log.transparency import MemoryEntryStore, TransparencyLog
-from sendx.exchange.log.verify import VerifierState
+from sendx.exchange.log.verify import VerifierState, verify_log
 from tests.fuzz.fuzzkit import fuzz, guarded, json_values, mutated_json, mutated_text, nasty_text
 
 ORIGIN = "sendx.hub/log"
@@ -30,7 +30,8 @@ CHECKPOINT = cp.verify_checkpoint(NOTE, VERIFIER)
 #: The same checkpoint with a witness cosignature, whose line the verifier must skip.
 COSIGNED = cp.sign_note(CHECKPOINT.to_note(), [SIGNER, cp.Signer.generate("witness.example")])
 RECEIPTS = {i: LOG.receipt(i, NOTE, len(LEAVES)) for i in (0, 5, 12)}
-STATE = {"format": "sendx-log-state/1", "origin": ORIGIN, "checkpoints": [{**CHECKPOINT.to_dict(), "note": NOTE}]}
+#: A real state file: what verifying LOG leaves behind (checkpoints, compact range, fingerprint).
+STATE = verify_log(LOG, NOTE, VERIFIER).state.to_dict()
 
 
 @fuzz()

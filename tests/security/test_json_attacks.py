@@ -390,6 +390,6 @@ def test_log_verifier_state_with_duplicate_keys_is_refused(tmp_path: Path) -> No
     VerifierState().save(path)
     assert VerifierState.load(path) == VerifierState()
     text = path.read_text()
-    path.write_text(text.replace('"leafHashes"', '"leafHashes": "", "leafHashes"', 1))
-    with pytest.raises(InputError, match="duplicate key 'leafHashes'"):
+    path.write_text(text.replace('"fingerprint"', '"fingerprint": null, "fingerprint"', 1))
+    with pytest.raises(InputError, match="duplicate key 'fingerprint'"):
         VerifierState.load(path)

@@ -64,6 +64,7 @@ from sendx.exchange.hub.api._http import caller, hub, json_response, query_date
 from sendx.exchange.hub.config import read_or_create_secret
 from sendx.exchange.hub.errors import problem_headers, problem_response
 from sendx.exchange.hub.service.sessions import SESSION_HOURS
+from sendx.exchange.log.audit import area_view
 from sendx.exchange.log.checkpoint import Verifier
 from sendx.exchange.log.verify import VerifierState, verify_log
 from sendx.exchange.store.database import Participant, utcnow
@@ -98,6 +99,8 @@ _ROLE_NAMES = {
 #: Who may sign in to the pages: every participant but the hub admin, who has none.
 _PAGE_ROLES = frozenset({"school", "college", "health", "la"})
 _PAGE_SIZE = 200  # the service's largest page of access-log entries
+#: The log indices of damaged movement rows left out of a CSV download.
+DAMAGED_HEADER = "Sendx-Damaged-Entries"
 _TITLES = {
     400: "There is a problem with the request",
     401: "You need to sign in",
@@ -370,7 +373,7 @@ def dashboard(la: Participant) -> Response:
         ehcps=records["plans"],
         lost_ctfs_waiting=records["lostFilesWaiting"],
     )
-    return _html(render_dashboard(metrics, **_context(la)))
+    return _html(render_dashboard(metrics, damaged=records["damaged"], **_context(la)))
 
 
 def _query_is_valid(la: Participant) -> bool:
@@ -387,16 +390,21 @@ def _query_is_valid(la: Participant) -> bool:
 def movements(la: Participant) -> Response:
     # The page shows a bad filter as an error summary itself; the status says so too.
     status = 200 if _query_is_valid(la) else 400
-    events = hub().area_records(la)["movements"]
-    return _html(render_movements(events, query=request.args, **_context(la)), status)
+    records = hub().area_records(la)
+    page = render_movements(records["movements"], query=request.args, damaged=records["damaged"], **_context(la))
+    return _html(page, status)
 
 
 @bp.get("/la/movements.csv")
 @_la_page
 def movements_csv(la: Participant) -> Response:
-    body = movements_csv_for(hub().area_records(la)["movements"], la={"code": la.la}, query=request.args)
+    records = hub().area_records(la)
+    body = movements_csv_for(records["movements"], la={"code": la.la}, query=request.args)
     name = f"sendx-movements-{la.la}-{utcnow().date().isoformat()}.csv"
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if records["damaged"]:  # left out of the file; named so that a reader of the download is told
+        headers[DAMAGED_HEADER] = ",".join(str(d["logIndex"]) for d in records["damaged"])
+    return Response(body, mimetype="text/csv", headers=headers)
 
 
 def _checkpoint() -> tuple[str, int]:
@@ -416,28 +424,35 @@ def log_page(la: Participant) -> Response:
     return _html(render_log(checkpoint=checkpoint, verify_result=result, **_context(la)))
 
 
-def _verify() -> tuple[str | None, dict[str, Any]]:
+def _verify(la: Participant) -> tuple[str | None, dict[str, Any]]:
     """Recompute the log from its stored entries against the hub's signed checkpoint (and against
-    the checkpoint this session verified before, so a rollback or fork in between shows)."""
+    the checkpoint this session verified before, so a rollback or fork in between shows), and
+    check that the area's movements are exactly the entries naming the LA — ``sendx log verify``
+    with the LA's token, run on the hub."""
     h = hub()
-    try:
-        with h.store.read() as s:  # one transaction: the checkpoint and the entries agree in time
-            log = open_log(s)
-            size = log.size
-            note = log.checkpoint(h.log_signer, h.log_origin, size)
-            entries = log.entries(0, size)
-    except SendxError as exc:
-        return None, {"ok": False, "message": f"The hub could not read its log: {exc.message}"}
     try:
         seen = VerifierState.from_dict(session["log_seen"]) if "log_seen" in session else None
     except (InputError, TypeError):
         seen = None
-    outcome = verify_log(entries, note, Verifier.from_text(str(h.log_verifier)), seen, origin=h.log_origin)
+    try:
+        area = area_view(lambda limit, offset: h.movements(la, limit=limit, offset=offset), str(la.la))
+        with h.store.read() as s:  # one transaction: the checkpoint and the entries agree in time
+            log = open_log(s)
+            size = log.size
+            note = log.checkpoint(h.log_signer, h.log_origin, size)
+            verifier = Verifier.from_text(str(h.log_verifier))
+            outcome = verify_log(log, note, verifier, seen, origin=h.log_origin, area=area)
+    except SendxError as exc:
+        return None, {"ok": False, "message": f"The hub could not read its log: {exc.message}"}
     if not outcome.ok:
         return note, {"ok": False, "message": " ".join(p.message for p in outcome.problems)}
+    # The session keeps the checkpoint only (a cookie is small): the next check reads everything.
     session["log_seen"] = VerifierState(outcome.state.origin, outcome.state.checkpoints[-1:]).to_dict()
     earlier = [c.checkpoint.size for c in (seen.checkpoints if seen else ())]
-    message = f"All {size} entries were recomputed and match the hub's signed checkpoint."
+    message = (
+        f"All {size} entries were recomputed and match the hub's signed checkpoint; the "
+        f"{outcome.area_entries} naming {la.la} are the movements your pages show."
+    )
     if earlier:
         message += f" The log still contains the {earlier[-1]} entries you verified earlier in this session."
     return note, {"ok": True, "message": message}
@@ -447,7 +462,7 @@ def _verify() -> tuple[str | None, dict[str, Any]]:
 @_la_page
 def verify_log_page(la: Participant) -> Response:
     _check_csrf()
-    checkpoint, result = _verify()
+    checkpoint, result = _verify(la)
     return _html(render_log(checkpoint=checkpoint, verify_result=result, **_context(la)))
 
 
@@ -465,9 +480,9 @@ def access(la: Participant) -> Response:
     records = [
         {
             "at": r["at"],
-            "reader": r["participant"],
-            "readerRole": roles.get(r["participant"]),
-            "document": r["transferId"],
+            "reader": r["participant"] or "the hub",
+            "readerRole": roles.get(r["participant"]) if r["participant"] else "retention",
+            "document": r["transferId"] or f"log entry {r['logIndex']}",
             "action": r["action"],
         }
         for r in rows

@@ -1,4 +1,5 @@
-"""The access log: who read which document when, for the LAs of the sender and recipient."""
+"""The access log: who read which document when, for the LAs of the sender and recipient, and
+which movements retention erased (no participant: the hub itself), for the LAs they touched."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ class AccessLog(HubBase):
         with self.store.read() as s:
             return {
                 "items": [
-                    {"participant": e.participant_id, "action": e.action, "transferId": e.transfer_id, "at": iso(e.at)}
+                    {
+                        "participant": e.participant_id,
+                        "action": e.action,
+                        "transferId": e.transfer_id,
+                        "logIndex": e.log_index,
+                        "at": iso(e.at),
+                    }
                     for e in s.scalars(q)
                 ]
             }

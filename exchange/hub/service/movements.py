@@ -3,6 +3,7 @@ log; listed for the participants in scope (an LA its area, a setting its own).""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -21,13 +22,27 @@ from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError
 from sendx.exchange.hub.service import policy
 from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, canonical_hash, iso, require
-from sendx.exchange.store import Movement, Participant, utcnow
+from sendx.exchange.store import LogLeaf, Movement, Participant, utcnow
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
-from sendx.validators.errors import ConflictError, InputError
+from sendx.validators.errors import ConflictError, InputError, SendxError
 from sendx.validators.parsing import load_json
 
-__all__ = ["Movements", "append_movements", "in_area", "log_rows", "movement_aad", "open_movement"]
+__all__ = [
+    "SALT_BYTES",
+    "Movements",
+    "append_movements",
+    "area_codes",
+    "in_area",
+    "in_scope",
+    "log_rows",
+    "logged_leaves",
+    "movement_aad",
+    "open_logged",
+]
+
+#: A movement's commitment salt (``sendx.exchange.log.leaves.SALT_SIZE``).
+SALT_BYTES = 32
 
 
 class Movements(HubBase):
@@ -80,16 +95,7 @@ class Movements(HubBase):
         offset: int = 0,
     ) -> dict[str, Any]:
         require(caller, "school", "college", "la")
-        q = select(Movement)
-        if caller.role == "la":
-            q = q.where(in_area(caller.la))
-        else:
-            conds = [Movement.recorded_by == caller.id]
-            for attr in ("urn", "laestab", "ukprn"):
-                value = getattr(caller, attr)
-                if value:
-                    conds += [getattr(Movement, f"from_{attr}") == value, getattr(Movement, f"to_{attr}") == value]
-            q = q.where(or_(*conds))
+        q = select(Movement).where(in_scope(caller))
         if type:
             q = q.where(Movement.type == type)
         if date_from:
@@ -104,19 +110,48 @@ class Movements(HubBase):
         q = q.order_by(Movement.effective_date, Movement.id).offset(max(0, offset)).limit(limit + 1)
         with self.store.read() as s:
             rows = list(s.scalars(q))
-        items = []
+            leaves = logged_leaves(s, [m.log_index for m in rows[:limit]])
+        items, damaged, erased = [], [], []
         for m in rows[:limit]:
-            event = open_movement(self.cipher, m)
+            if m.erased_at is not None:  # retention: the details are gone, the log entry stays
+                erased.append({"logIndex": m.log_index, "erasedAt": iso(m.erased_at)})
+                continue
+            event, problem = open_logged(self.cipher, m, leaves.get(m.log_index))
+            if problem is not None:
+                damaged.append({"logIndex": m.log_index, "problem": problem})
+                continue
             items.append(
                 {
                     "event": event,
+                    "salt": base64.b64encode(m.salt).decode("ascii"),
                     "logIndex": m.log_index,
                     "recordedBy": m.recorded_by,
                     "transferId": m.transfer_id,
                     "recorded": iso(m.created_at),
                 }
             )
-        return {"items": items, "next": offset + limit if len(rows) > limit else None}
+        return {
+            "items": items,
+            "damaged": damaged,
+            "erased": erased,
+            "next": offset + limit if len(rows) > limit else None,
+        }
+
+    def movement_opening(self, caller: Participant, index: int) -> dict[str, Any] | None:
+        """The event and salt behind log entry ``index`` (with the leaf), for a caller in its scope.
+
+        ``None`` when the entry is not a movement the caller may read, or its details were
+        erased or damaged: the caller then gets the proof without the opening.
+        """
+        with self.store.read() as s:
+            m = s.scalars(select(Movement).where(Movement.log_index == index, in_scope(caller))).first()
+            leaf = logged_leaves(s, [index]).get(index) if m is not None else None
+        if m is None or m.erased_at is not None:
+            return None
+        event, problem = open_logged(self.cipher, m, leaf)
+        if problem is not None:
+            return None
+        return {"event": event, "salt": bytes(m.salt), "leaf": bytes(leaf)}
 
 
 def append_movements(
@@ -125,8 +160,8 @@ def append_movements(
     """Lock the log head, then insert the movement rows and append their leaves; return the indices."""
     size = hub.store.lock_log_head(s, len(events))  # first, before any row this transaction has pending
     s.flush()  # then those rows (the transfer the movements belong to)
-    salted = [(dict(e), secrets.token_bytes(32)) for e in events]
-    leaves = [_seams.movement_leaf(e, salt) for e, salt in salted]
+    salted = [(dict(e), secrets.token_bytes(SALT_BYTES)) for e in events]
+    leaves = [_seams.movement_leaf(e, salt, area_codes(recorder, e)) for e, salt in salted]
     return log_rows(hub, s, size, recorder, salted, leaves, transfer_id)
 
 
@@ -151,6 +186,7 @@ def _movement_values(
 ) -> dict[str, Any]:
     frm = event.get("from") or {}
     to = event.get("to") or {}
+    from_la, to_la, school_la = area_codes(recorder, event)
     plaintext = canonical_json(event)
     nonce, ct = hub.cipher.encrypt(plaintext, movement_aad(recorder.id, event["eventId"]))
     return {
@@ -160,9 +196,9 @@ def _movement_values(
         "type": event["type"],
         "effective_date": dt.date.fromisoformat(event["effectiveDate"]),
         "upn_hash": hub.cipher.index(event["pupil"]["upn"]),
-        "from_la": frm.get("la") or (frm.get("laestab") or "")[:3] or None,
-        "to_la": to.get("la") or (to.get("laestab") or "")[:3] or None,
-        "school_la": recorder.la,
+        "from_la": from_la,
+        "to_la": to_la,
+        "school_la": school_la,
         "from_ap": bool(frm.get("ap")),
         "to_ap": bool(to.get("ap")),
         "from_urn": frm.get("urn"),
@@ -180,20 +216,61 @@ def _movement_values(
     }
 
 
-def open_movement(cipher: Cipher, row: Any) -> dict[str, Any]:
-    """The event a movement row (ORM object or Core row) holds sealed.
+def area_codes(recorder: Participant, event: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The LA codes a movement touches — where from, where to, the recorder's — as the row's
+    ``from_la``, ``to_la``, ``school_la`` and its log leaf both name them (one rule for both)."""
+    frm = event.get("from") or {}
+    to = event.get("to") or {}
+    return (
+        frm.get("la") or (frm.get("laestab") or "")[:3] or None,
+        to.get("la") or (to.get("laestab") or "")[:3] or None,
+        recorder.la,
+    )
 
-    The plaintext is the hub's own RFC 8785 form of a validated event (no repeated names,
-    no integer beyond 2**53), which orjson reads exactly, at a third of ``json``'s cost:
-    the LA pages open every movement of the area.
+
+def logged_leaves(db: Session | Connection, indices: Sequence[int | None]) -> dict[int, bytes]:
+    """The log entries at ``indices``, by index (one query)."""
+    wanted = [i for i in indices if i is not None]
+    if not wanted:
+        return {}
+    rows = db.execute(select(LogLeaf.index, LogLeaf.leaf).where(LogLeaf.index.in_(wanted)))
+    return {int(i): leaf for i, leaf in rows}
+
+
+def open_logged(cipher: Cipher, row: Any, leaf: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The event a movement row holds, checked against its log entry: ``(event, None)``, or
+    ``(None, what is wrong)`` when the row cannot be decrypted or does not match its commitment.
+
+    One damaged row is reported, never raised: an LA's pages list it and serve the rest.
     """
-    bound_to = movement_aad(row.recorded_by, row.event_id)
-    return orjson.loads(cipher.decrypt(row.nonce, row.ciphertext, bound_to))  # type: ignore[no-any-return]
+    try:
+        plaintext = cipher.decrypt(row.nonce, row.ciphertext, movement_aad(row.recorded_by, row.event_id))
+    except (SendxError, ValueError, TypeError):  # altered ciphertext, nonce of the wrong length, ...
+        return None, "its sealed event cannot be decrypted (the row was altered or its key changed)"
+    problem = _seams.leaf_problem(leaf, plaintext, row.salt)
+    if problem is not None:
+        return None, problem
+    try:
+        return orjson.loads(plaintext), None
+    except orjson.JSONDecodeError:  # pragma: no cover - authenticated plaintext the hub wrote itself
+        return None, "its decrypted event is not JSON"
 
 
 def movement_aad(recorder: str, event_id: str) -> str:
     """What a movement's ciphertext is bound to: its recorder and event id (no swapping rows)."""
     return f"movement:{recorder}:{event_id}"
+
+
+def in_scope(caller: Participant) -> Any:
+    """The SQL test of "``caller`` may read this movement": an LA its area, a setting its own."""
+    if caller.role == "la":
+        return in_area(caller.la)
+    conds = [Movement.recorded_by == caller.id]
+    for attr in ("urn", "laestab", "ukprn"):
+        value = getattr(caller, attr)
+        if value:
+            conds += [getattr(Movement, f"from_{attr}") == value, getattr(Movement, f"to_{attr}") == value]
+    return or_(*conds)
 
 
 def in_area(la: str | None) -> Any:

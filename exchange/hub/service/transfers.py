@@ -33,7 +33,7 @@ from sendx.exchange.hub.service._base import (
     la_of,
     setting_of,
 )
-from sendx.exchange.hub.service.movements import log_rows
+from sendx.exchange.hub.service.movements import SALT_BYTES, area_codes, log_rows
 from sendx.exchange.hub.service.policy import Submission
 from sendx.exchange.store import AccessLogEntry, LostPupil, Participant, ParticipantKey, Transfer, utcnow
 from sendx.validators.errors import ConflictError, ForbiddenError, InputError, NotFoundError
@@ -211,7 +211,7 @@ class Transfers(HubBase):
                 role=caller.role,
                 destination=setting_of(recipient),
             )
-        salted = [(e, secrets.token_bytes(32)) for e in events]
+        salted = [(e, secrets.token_bytes(SALT_BYTES)) for e in events]
         nonce, ct = self.cipher.encrypt(body, tid)
         return _Prepared(
             transfer_id=tid,
@@ -225,7 +225,7 @@ class Transfers(HubBase):
             ciphertext=ct,
             size=len(body),
             events=salted,
-            leaves=[_seams.movement_leaf(e, salt) for e, salt in salted],
+            leaves=[_seams.movement_leaf(e, salt, area_codes(caller, e)) for e, salt in salted],
             lost=self._pool_rows(tid, caller, envelope["document"].encode("utf-8"), ctf, pool) if ctf and pool else [],
         )
 

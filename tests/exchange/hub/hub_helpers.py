@@ -199,3 +199,15 @@ def populate_areas(hub: Any, actors: dict[str, Actor], history: SyntheticHistory
         ctf = synthetic_ctf(1, source_laestab=school["laestab"], dest_laestab="XXXXXXX", source_urn=school["urn"])
         send(sender, "XXXXXXX", ctf.decode("utf-8"), "ctf")
     return Areas(history, sent, len(leavers), len(leavers), (3, 1, 1, 1), 2)
+
+
+def movements_by_index(client: Any) -> dict[int, dict[str, Any]]:
+    """Every movement in a ``HubClient``'s scope, by log index (every page; none damaged)."""
+    out: dict[int, dict[str, Any]] = {}
+    offset: int | None = 0
+    while offset is not None:
+        page = client.movements(limit=200, offset=offset)
+        assert not page["damaged"], page["damaged"]
+        out.update((item["logIndex"], item) for item in page["items"])
+        offset = page["next"]
+    return out

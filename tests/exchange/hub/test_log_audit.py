@@ -20,9 +20,11 @@ from werkzeug.serving import make_server
 
 from sendx.exchange.client.hubclient import HubClient
 from sendx.exchange.log.audit import audit_log
-from sendx.exchange.log.checkpoint import Signer
+from sendx.exchange.log.checkpoint import Signer, Verifier
+from sendx.exchange.log.leaves import MovementLeaf, parse_leaf
+from sendx.exchange.log.receipt import open_receipt
 from sendx.exchange.log.verify import VerifierState
-from sendx.exchange.store.database import LogLeaf, LogNode
+from sendx.exchange.store.database import LogLeaf, LogNode, Movement
 from sendx.exchange.store.lognodes import append_leaves
 
 EVENTS = 8
@@ -79,8 +81,14 @@ def test_clean_log_verifies_and_grows_consistently(live, client, hub, world):
     assert [c.checkpoint.size for c in again.state.checkpoints] == [EVENTS, EVENTS + 3]
 
 
+def _altered(leaf: bytes) -> bytes:
+    """The same entry committing to something else (a well-formed leaf, as a forger would write)."""
+    parsed = parse_leaf(leaf)
+    return MovementLeaf(parsed.las, bytes(32)).to_bytes()
+
+
 def _edit(leaves):
-    leaves[2] = leaves[2].replace(b'"type":"ap-placement-start"', b'"type":"ap-placement-end"')
+    leaves[2] = _altered(leaves[2])
     return leaves, 2, "changed"
 
 
@@ -95,7 +103,7 @@ def _reorder(leaves):
 
 
 def _insert(leaves):
-    leaves.insert(2, leaves[5].replace(b'"fromAp":false', b'"fromAp":true'))
+    leaves.insert(2, _altered(leaves[5]))
     return leaves, 2, "inserted"
 
 
@@ -117,7 +125,8 @@ def test_an_entry_changed_without_rebuilding_the_tree_fails_even_a_first_verific
         s.execute(update(LogLeaf).where(LogLeaf.index == 4).values(leaf=b'{"forged":true}'))
     result = audit_log(live, VerifierState())
     assert not result.ok
-    assert any(p.kind == "root-mismatch" for p in result.problems), result.problems
+    assert [(p.kind, p.index) for p in result.problems] == [("altered-entry", 4)]
+    assert "changed after it was logged" in result.problems[0].message
 
 
 def test_a_new_log_key_is_refused(live, hub):
@@ -131,7 +140,7 @@ def test_a_kept_receipt_exposes_a_rewrite_a_first_verification_cannot_see(live, 
     receipt = live.receipt(3)
     assert audit_log(live, VerifierState(), receipt=receipt).ok
     leaves = _leaves(hub)
-    leaves[3] = leaves[3].replace(b'"toAp":true', b'"toAp":false')
+    leaves[3] = _altered(leaves[3])
     _rewrite(hub, leaves)
     result = audit_log(live, VerifierState(), receipt=receipt)
     assert not result.ok and result.problems[0].kind == "receipt" and result.first_altered == 3
@@ -140,7 +149,12 @@ def test_a_kept_receipt_exposes_a_rewrite_a_first_verification_cannot_see(live, 
 def test_receipt_endpoint_serves_a_c2sp_tlog_proof(live, client, world):
     r = client.get("/v1/log/receipt?index=3&download", headers=world["la-330"].headers)
     assert r.status_code == 200 and r.mimetype == "text/plain"
-    assert r.get_data(as_text=True).startswith("c2sp.org/tlog-proof@v1\nindex 3\n")
+    text = r.get_data(as_text=True)
+    assert text.startswith("c2sp.org/tlog-proof@v1\nextra ")  # LA 330's movement: it opens the entry
+    opened = open_receipt(text, Verifier.from_text(live.checkpoint()["verifier"]))
+    assert opened.index == 3 and opened.event["recordedBy"]["participant"] == "school-145832"
+    other = client.get("/v1/log/receipt?index=3", headers=world["la-331"].headers).get_data(as_text=True)
+    assert other.startswith("c2sp.org/tlog-proof@v1\nindex 3\n")  # not LA 331's: the proof alone
     assert "sendx-log-3.tlog-proof" in r.headers["Content-Disposition"]
     for bad in ("/v1/log/receipt", f"/v1/log/receipt?index={EVENTS}", "/v1/log/receipt?index=-1"):
         assert client.get(bad, headers=world["la-330"].headers).status_code == 400, bad
@@ -179,3 +193,90 @@ def test_log_verify_index_past_the_end_is_a_usage_error(live, run_cli, monkeypat
     assert r.exit_code == 2, r.output
     assert f"there is no entry 99: the log holds {EVENTS} entries" in r.output
     assert "altered" not in r.output
+
+
+# ------------------------------------------------------------------ an LA's audit covers its area
+
+
+def _rescope(hub, world) -> int:
+    with hub.store.write() as s:
+        s.execute(update(Movement).where(Movement.log_index == 2).values(from_la="331", to_la="331", school_la="331"))
+    return 2
+
+
+def _delete_row(hub, world) -> int:
+    with hub.store.write() as s:
+        s.execute(delete(Movement).where(Movement.log_index == 5))
+    return 5
+
+
+def _swap_rows(hub, world) -> int:
+    """Two rows trade places in the log (their log indices swapped)."""
+    with hub.store.write() as s:
+        s.execute(update(Movement).where(Movement.log_index == 1).values(log_index=-1))
+        s.execute(update(Movement).where(Movement.log_index == 3).values(log_index=1))
+        s.execute(update(Movement).where(Movement.log_index == -1).values(log_index=3))
+    return 1
+
+
+def _zero_row(hub, world) -> int:
+    with hub.store.write() as s:
+        ct = s.scalar(select(Movement.ciphertext).where(Movement.log_index == 6))
+        s.execute(update(Movement).where(Movement.log_index == 6).values(ciphertext=bytes(len(ct))))
+    return 6
+
+
+@pytest.mark.parametrize(
+    ("damage", "kind"),
+    [
+        (_rescope, "missing-movement"),
+        (_delete_row, "missing-movement"),
+        (_swap_rows, "damaged-movement"),
+        (_zero_row, "damaged-movement"),
+    ],
+    ids=["re-scoped-away", "deleted", "re-ordered", "zeroed"],
+)
+def test_an_las_audit_names_the_entry_of_a_tampered_movement_row(
+    live, hub, world, run_cli, monkeypatch, tmp_path, damage, kind
+):
+    monkeypatch.setenv("SENDX_HUB_URL", live.base_url)
+    monkeypatch.setenv("SENDX_TOKEN", live.token)  # LA 330
+    state = tmp_path / "state.json"
+    r = run_cli("log", "verify", "--state", state)
+    assert r.exit_code == 0 and f"area 330: the {EVENTS} entries naming it are the movements" in r.output, r.output
+    entry = damage(hub, world)
+    r = run_cli("log", "verify", "--state", state)
+    assert r.exit_code == 1, r.output
+    assert f"the first altered entry is {entry}" in r.output and kind in r.output
+    # The log itself is intact: an auditor without an area (a school) still verifies it.
+    assert audit_log(live, VerifierState()).ok
+
+
+def test_a_movement_re_scoped_into_the_area_is_named(live, app, hub, world):
+    client = app.test_client()
+    other = world["school-140001"]
+    doc = movement()
+    doc["recordedBy"] = {"participant": other.id}
+    doc["from"] = {"name": "Hilltop School", "urn": "140001", "laestab": "3314001", "la": "331", "ap": False}
+    doc["to"] = {"name": "Hilltop Annexe", "urn": "140002", "la": "331", "ap": True}
+    index = post_json(client, "/v1/movements", doc, other).json["logIndex"]
+    assert audit_log(live, VerifierState(), la="330").ok
+    with hub.store.write() as s:
+        s.execute(update(Movement).where(Movement.log_index == index).values(to_la="330"))
+    result = audit_log(live, VerifierState(), la="330")
+    assert not result.ok and [(p.kind, p.index) for p in result.problems] == [("re-scoped", index)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # only SQLite lets a column hold another type
+def test_a_mistyped_leaf_is_named_damaged_storage(live, hub, run_cli, monkeypatch, tmp_path):
+    from sqlalchemy import text
+
+    with hub.store.write() as s:
+        s.execute(text("UPDATE log_leaves SET leaf = 'not bytes' WHERE \"index\" = 3"))
+    result = audit_log(live, VerifierState())
+    assert not result.ok and [(p.kind, p.index) for p in result.problems] == [("damaged-storage", 3)]
+    assert "entry 3 is stored as str, not bytes" in result.problems[0].message
+    monkeypatch.setenv("SENDX_HUB_URL", live.base_url)
+    monkeypatch.setenv("SENDX_TOKEN", live.token)
+    r = run_cli("log", "verify", "--state", tmp_path / "state.json")
+    assert r.exit_code == 1 and "damaged-storage" in r.output and "unexpected" not in r.output

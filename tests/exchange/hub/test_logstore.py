@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from sendx.exchange.log.merkle import MemoryNodeStore
+from sendx.exchange.log.merkle import DamagedLogError, MemoryNodeStore
 from sendx.exchange.log.transparency import TransparencyLog
 from sendx.exchange.store.database import LogNode
 from sendx.exchange.store.lognodes import SqlNodeStore, append_leaves, open_log
-from sendx.validators.errors import ConfigError
 
 LEAVES = [b"leaf-%d" % i for i in range(613)]
 
@@ -54,5 +53,5 @@ def test_a_missing_node_is_a_clear_error(filled):
     hub, _ = filled
     with hub.store.write() as s:
         s.execute(delete(LogNode).where(LogNode.level == 0, LogNode.index == 5))
-    with hub.store.read() as s, pytest.raises(ConfigError, match="missing node"):
+    with hub.store.read() as s, pytest.raises(DamagedLogError, match=r"node \(0, 5\) is missing"):
         SqlNodeStore(s).get_many([(0, 4), (0, 5)])

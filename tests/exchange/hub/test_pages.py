@@ -472,7 +472,7 @@ def test_log_page_shows_a_damaged_log_instead_of_failing(client, hub, logged, wo
     assert client.get("/la/log").status_code == 200  # the signed tree is intact; its entries are not
     r = client.post("/la/log/verify", data={"csrf_token": page_csrf(client)})
     assert r.status_code == 200 and "Verification failed" in _text(r)
-    assert "The hub could not read its log: the log store is missing entries" in _text(r)
+    assert "the hub cannot serve its log: the log store is damaged: entry 3 is missing" in _text(r)
 
 
 # ------------------------------------------------------------------ the plan page

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sendx.exchange.log.checkpoint import Signer
+from sendx.exchange.log.leaves import movement_leaf
 from sendx.exchange.log.merkle import MemoryNodeStore, ProofError
-from sendx.exchange.log.receipt import RECEIPT_HEADER, Receipt, make_receipt, verify_receipt
+from sendx.exchange.log.receipt import (
+    RECEIPT_HEADER,
+    Receipt,
+    make_receipt,
+    open_receipt,
+    opening_extra,
+    verify_receipt,
+)
 from sendx.exchange.log.transparency import MemoryEntryStore, TransparencyLog
 from sendx.validators.errors import InputError
 
@@ -69,3 +79,28 @@ def test_malformed_receipts(mangle) -> None:
     text = log.receipt(1, log.checkpoint(signer, ORIGIN), 4)
     with pytest.raises(InputError):
         verify_receipt(mangle(text), b"entry 1", signer.verifier())
+
+
+def test_a_receipt_that_opens_its_entry_proves_the_event_with_the_log_key_alone() -> None:
+    signer = Signer.generate(ORIGIN)
+    event = {"eventId": "MV-1", "type": "join", "pupil": {"upn": "A123456789012"}}
+    salt = bytes(range(32))
+    leaf = movement_leaf(event, salt, ["330"])
+    log = _log(4)
+    log.append(leaf)
+    note = log.checkpoint(signer, ORIGIN)
+    text = log.receipt(4, note, 5, opening_extra(event, salt, leaf))
+    opened = open_receipt(text, signer.verifier(), origin=ORIGIN)
+    assert (opened.index, opened.event, opened.leaf.las, opened.checkpoint.size) == (4, event, ("330",), 5)
+
+    forged = Receipt.from_text(text)
+    other = {**event, "type": "permanent-exclusion"}
+    with pytest.raises(ProofError, match="not what entry 4 commits to"):
+        open_receipt(replace(forged, extra=opening_extra(other, salt, leaf)).to_text(), signer.verifier())
+    with pytest.raises(ProofError):  # a leaf of its own, not the one in the tree
+        made_up = movement_leaf(other, salt, ["330"])
+        open_receipt(replace(forged, extra=opening_extra(other, salt, made_up)).to_text(), signer.verifier())
+    with pytest.raises(InputError, match="opens no event"):
+        open_receipt(log.receipt(4, note, 5), signer.verifier())
+    with pytest.raises(InputError):
+        open_receipt(replace(forged, extra=b'{"event": 1}').to_text(), signer.verifier())

@@ -8,14 +8,16 @@ upload was acknowledged once, reaches its recipient's inbox once, and has one lo
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 
-from hub_helpers import envelope, movement_by
+from hub_helpers import envelope, movement_by, movements_by_index
 
 from bench.hubdriver import Upload, inbox_items, run_load
 from sendx.exchange.client.hubclient import HubClient
 from sendx.exchange.log.audit import fetch_entries
+from sendx.exchange.log.leaves import opens
 
 CLIENTS = 8
 WORKERS = 4
@@ -43,8 +45,11 @@ def test_eight_clients_lose_and_duplicate_nothing(served, world, hub, long_run, 
     size = auditor.checkpoint()["size"]
     entries = fetch_entries(auditor, size)
     assert sorted(a.body["logIndex"] for a in load.answers) == list(range(n)) == list(range(size))
+    opened = movements_by_index(auditor)  # the entries disclose nothing: the LA opens them
     for a in load.answers:
-        assert json.loads(entries[a.body["logIndex"]])["eventId"] == envelopes[a.index]["document"]["eventId"]
+        item = opened[a.body["logIndex"]]
+        assert item["event"]["eventId"] == envelopes[a.index]["document"]["eventId"]
+        assert opens(entries[a.body["logIndex"]], item["event"], base64.b64decode(item["salt"]))
 
     with capsys.disabled():
         print(f"\nload [{hub.store.dialect}]: {CLIENTS} clients, {WORKERS} workers, {n} transfers: {load.summary()}")

@@ -1,7 +1,7 @@
-"""Lost pupils' own one-pupil files (split at receipt); LA page sessions held by the hub.
+"""Lost pupils' own one-pupil files (split at receipt); page sessions held by the hub.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-04 12:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
