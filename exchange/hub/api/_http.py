@@ -158,7 +158,8 @@ def op(
         "operationId": summary.lower().replace(" ", "_").replace("'", "").replace("$", ""),
         "responses": {str(ok): {"description": "success", "content": {content: {"schema": _success_schema(content)}}}},
     }
-    for code in sorted(set(errors) | {500}):
+    # An operation that reads a token may be refused with 429 (``service.throttle``).
+    for code in sorted(set(errors) | {500} | ({429} if auth else set())):
         out["responses"][str(code)] = _PROBLEM
     if not auth:
         out["security"] = []
