@@ -244,10 +244,7 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
             ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month]),
         ],
     )
-    buckets = [
-        {"label": text, "count": sum(1 for d in metrics.placement_days if d >= lo and (hi is None or d <= hi))}
-        for text, lo, hi in _LENGTH_BUCKETS
-    ]
+    buckets = [{"label": text, "count": metrics.placements_between(lo, hi)} for text, lo, hi in _LENGTH_BUCKETS]
     length_chart = _bar_chart(
         "chart-length",
         "Placements in alternative provision by length",
