@@ -12,7 +12,8 @@ share, so they cannot disagree:
 - ``la_metrics``: AP in/out per month, time in AP, reintegration into mainstream, open
   unknown-destination cases, lost-pupil CTFs waiting, EHCPs issued within 20 weeks and
   reviews overdue (same date arithmetic as the EHCP rules, ``validators.dates``).
-- ``movements_csv``: RFC 4180 CSV of exactly the movements given, safe to open in a spreadsheet.
+- ``movements_csv`` / ``movements_csv_lines``: RFC 4180 CSV of exactly the movements given,
+  safe to open in a spreadsheet, whole or streamed a line at a time.
 - ``synthetic_history``: a seeded, schema-valid history with the answers it was built to
   have, for the demo, the browser tests and benchmarks.
 """
@@ -22,9 +23,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -62,6 +64,7 @@ __all__ = [
     "is_out_of_ap",
     "la_metrics",
     "movements_csv",
+    "movements_csv_lines",
     "paginate",
     "synthetic_history",
     "touches_area",
@@ -352,12 +355,19 @@ def movements_csv(events: Iterable[Mapping[str, Any]]) -> str:
     Includes the pupil's UPN: the LA is entitled to its own area's records, and callers
     must pass only movements that passed ``touches_area`` for the reader's LA.
     """
+    return "".join(movements_csv_lines(events))
+
+
+def movements_csv_lines(events: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """``movements_csv`` a line at a time (the header first), for a response or file written
+    as the events are read: memory stays that of one line."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_COLUMNS)
-    for e in events:
-        writer.writerow(_row(e))
-    return buf.getvalue()
+    for row in itertools.chain([CSV_COLUMNS], map(_row, events)):
+        writer.writerow(row)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
 
 
 # ---------------------------------------------------------------------------- metrics

@@ -31,6 +31,7 @@ from sendx.exchange.hub.api.openapi import build_openapi
 from sendx.exchange.hub.config import HubConfig, load_config, read_or_create_secret
 from sendx.exchange.hub.errors import register_error_handlers
 from sendx.exchange.hub.service import Hub
+from sendx.exchange.hub.service.area_facts import rebuild_area_facts
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.store.database import Store
 from sendx.validators.errors import ConfigError, SendxError
@@ -66,6 +67,8 @@ def build_hub(config: Mapping[str, Any] | None = None, *, migrate: bool = True) 
         store.migrate()
     hub = Hub(store, Cipher(cfg.storage_key), log_signer=load_log_signer(cfg), log_origin=cfg.log_origin)
     hub.config = cfg
+    if migrate:
+        rebuild_area_facts(hub)  # once, after the migration that added them found records
     return hub
 
 

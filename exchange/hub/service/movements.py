@@ -20,6 +20,7 @@ from sendx import validators
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError
 from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, canonical_hash, iso, require
+from sendx.exchange.hub.service.area_facts import index_movements
 from sendx.exchange.store import Movement, Participant, utcnow
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
@@ -149,7 +150,8 @@ def log_rows(
 ) -> list[int]:
     """With the head locked and advanced past them from ``size``: insert the movement rows, append their leaves."""
     values = [_movement_values(hub, recorder, e, salt, transfer_id, size + n) for n, (e, salt) in enumerate(salted)]
-    db.execute(_INSERT_MOVEMENTS, values)  # one statement; the event-id constraint fires here
+    ids = db.execute(_INSERT_MOVEMENTS, values).scalars().all()  # one statement; the event-id constraint fires here
+    index_movements(hub, db, [(i, e, v) for i, (e, _), v in zip(ids, salted, values, strict=True)])
     _seams.log_append(db, size, leaves)
     return [size + n for n in range(len(values))]
 
@@ -217,4 +219,4 @@ def _touches(caller: Participant, event: Mapping[str, Any]) -> bool:
     return any((a, e.get(a)) in mine for e in ends for a in ("urn", "laestab", "ukprn"))
 
 
-_INSERT_MOVEMENTS = Movement.__table__.insert()
+_INSERT_MOVEMENTS = Movement.__table__.insert().returning(Movement.__table__.c.id, sort_by_parameter_order=True)

@@ -32,6 +32,7 @@ from sendx.exchange.hub.service._base import (
     la_of,
     setting_of,
 )
+from sendx.exchange.hub.service.area_facts import index_plan
 from sendx.exchange.hub.service.movements import log_rows
 from sendx.exchange.store import AccessLogEntry, LostPupil, Participant, ParticipantKey, Transfer, utcnow
 from sendx.validators.errors import ConflictError, ForbiddenError, InputError, NotFoundError
@@ -62,6 +63,7 @@ class _Prepared:
     events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, salt)
     leaves: list[bytes] = field(default_factory=list)
     lost: list[tuple[str, str | None, str]] = field(default_factory=list)  # (upn_hash, source_la, destination)
+    plan: dict[str, Any] | None = None  # an EHC plan an LA sends: kept for its timeliness figures
 
 
 class Transfers(HubBase):
@@ -163,6 +165,8 @@ class Transfers(HubBase):
             )
         if size is not None:
             log_rows(self, conn, size, caller, prepared.events, prepared.leaves, prepared.transfer_id)
+        if prepared.plan is not None:
+            index_plan(self, conn, caller, prepared.transfer_id, prepared.plan)
         return transfer_summary(SimpleNamespace(**row))
 
     def _replay(self, db: Session | Connection, sender: str, key: str, request_hash: str) -> Result | None:
@@ -231,6 +235,7 @@ class Transfers(HubBase):
             events=salted,
             leaves=[_seams.movement_leaf(e, salt) for e, salt in salted],
             lost=lost,
+            plan=envelope["document"] if kind == "ehcp" and caller.role == "la" else None,
         )
 
     def _route(
