@@ -38,7 +38,7 @@ def list_movements() -> Response:
         ap=query_bool("ap"),
         upn=request.args.get("upn") or None,
         limit=query_int("limit", 100, minimum=1) or 100,
-        offset=query_int("offset", 0) or 0,
+        after=request.args.get("after") or None,
     )
     return json_response(body)
 
@@ -56,7 +56,7 @@ OPENAPI = {
                 ("ap", "query", "boolean", False),
                 ("upn", "query", "string", False),
                 ("limit", "query", POSITIVE, False),
-                ("offset", "query", "integer", False),
+                ("after", "query", "string", False),
             ),
         ),
     }

@@ -8,7 +8,6 @@ area's history.  Nothing decrypted outlives the request that asked for it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from sendx.exchange.audit.figures import (
     assemble_metrics,
     unknown_case,
 )
-from sendx.exchange.hub.service._base import HubBase, iso, require
+from sendx.exchange.hub.service._base import HubBase, decode_cursor, encode_cursor, iso, require
 from sendx.exchange.hub.service.movements import open_movement
 from sendx.exchange.store import (
     AreaDay,
@@ -41,7 +40,7 @@ from sendx.exchange.store import (
 )
 from sendx.validators.errors import InputError, SendxError
 
-__all__ = ["AreaRecords", "MovementPage", "decode_cursor", "encode_cursor"]
+__all__ = ["AreaRecords", "MovementPage"]
 
 #: Movements per batch of the CSV export: memory stays that of one batch.
 EXPORT_BATCH = 500
@@ -57,23 +56,6 @@ class MovementPage:
     #: Cursor for the page of newer movements (None on the first page), and of older ones.
     newer: str | None
     older: str | None
-
-
-def encode_cursor(day: dt.date, movement_id: int) -> str:
-    """A position in a movement list: an opaque token for a query string."""
-    return base64.urlsafe_b64encode(f"{day.isoformat()}.{movement_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str, where: str) -> tuple[dt.date, int]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        day, mid = raw.split(".", 1)
-        position = dt.date.fromisoformat(day), int(mid)
-    except (ValueError, UnicodeDecodeError):
-        position = None
-    if position is None or not 0 <= position[1] < 2**63:
-        raise InputError(f"the paging cursor {where!r} is not valid", where=where)
-    return position
 
 
 def _matching(flt: MovementFilter) -> list[Any]:

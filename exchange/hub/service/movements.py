@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,15 +19,24 @@ from sqlalchemy.orm import Session
 from sendx import validators
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError
-from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, canonical_hash, iso, require
+from sendx.exchange.hub.service._base import (
+    MAX_PAGE,
+    HubBase,
+    Result,
+    canonical_hash,
+    decode_cursor,
+    encode_cursor,
+    iso,
+    require,
+)
 from sendx.exchange.hub.service.area_facts import index_movements
-from sendx.exchange.store import Movement, Participant, utcnow
+from sendx.exchange.store import AreaMovement, Movement, Participant, utcnow
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
 from sendx.validators.errors import ConflictError, ForbiddenError, InputError
 from sendx.validators.parsing import load_json
 
-__all__ = ["Movements", "append_movements", "in_area", "log_rows", "movement_aad", "open_movement"]
+__all__ = ["Movements", "append_movements", "log_rows", "movement_aad", "open_movement"]
 
 
 class Movements(HubBase):
@@ -86,46 +95,53 @@ class Movements(HubBase):
         ap: bool = False,
         upn: str | None = None,
         limit: int = 100,
-        offset: int = 0,
+        after: str | None = None,
     ) -> dict[str, Any]:
+        """The movements in the caller's scope, oldest first, ``limit`` at a time: ``next`` is the
+        cursor (``after``) of the following page, read by keyset over indexed columns."""
         require(caller, "school", "college", "la")
-        q = select(Movement)
+        m = Movement.__table__
+        # An LA's scope: movements from, to or recorded in its area (a row each in the area index).
         if caller.role == "la":
-            q = q.where(in_area(caller.la))
+            a = AreaMovement.__table__
+            q = select(m, a.c.day).join(a, and_(a.c.movement_id == m.c.id, a.c.la == caller.la))
+            day, key = a.c.day, a.c.movement_id
         else:
-            conds = [Movement.recorded_by == caller.id]
+            conds = [m.c.recorded_by == caller.id]
             for attr in ("urn", "laestab", "ukprn"):
                 value = getattr(caller, attr)
                 if value:
-                    conds += [getattr(Movement, f"from_{attr}") == value, getattr(Movement, f"to_{attr}") == value]
-            q = q.where(or_(*conds))
+                    conds += [m.c[f"from_{attr}"] == value, m.c[f"to_{attr}"] == value]
+            q = select(m, m.c.effective_date.label("day")).where(or_(*conds))
+            day, key = m.c.effective_date, m.c.id
         if type:
-            q = q.where(Movement.type == type)
+            q = q.where(m.c.type == type)
         if date_from:
-            q = q.where(Movement.effective_date >= date_from)
+            q = q.where(day >= date_from)
         if date_to:
-            q = q.where(Movement.effective_date <= date_to)
+            q = q.where(day <= date_to)
         if ap:
-            q = q.where(or_(Movement.from_ap.is_(True), Movement.to_ap.is_(True)))
+            q = q.where(or_(m.c.from_ap.is_(True), m.c.to_ap.is_(True)))
         if upn:
-            q = q.where(Movement.upn_hash == self.cipher.index(upn))
+            q = q.where(m.c.upn_hash == self.cipher.index(upn))
+        if after:
+            since, last = decode_cursor(after, "after")
+            q = q.where(day >= since, or_(day > since, key > last))
         limit = max(1, min(limit, MAX_PAGE))
-        q = q.order_by(Movement.effective_date, Movement.id).offset(max(0, offset)).limit(limit + 1)
         with self.store.read() as s:
-            rows = list(s.scalars(q))
-        items = []
-        for m in rows[:limit]:
-            event = open_movement(self.cipher, m)
-            items.append(
-                {
-                    "event": event,
-                    "logIndex": m.log_index,
-                    "recordedBy": m.recorded_by,
-                    "transferId": m.transfer_id,
-                    "recorded": iso(m.created_at),
-                }
-            )
-        return {"items": items, "next": offset + limit if len(rows) > limit else None}
+            rows = s.execute(q.order_by(day, key).limit(limit + 1)).all()
+        items = [
+            {
+                "event": open_movement(self.cipher, r),
+                "logIndex": r.log_index,
+                "recordedBy": r.recorded_by,
+                "transferId": r.transfer_id,
+                "recorded": iso(r.created_at),
+            }
+            for r in rows[:limit]
+        ]
+        nxt = encode_cursor(rows[limit - 1].day, rows[limit - 1].id) if len(rows) > limit else None
+        return {"items": items, "next": nxt}
 
 
 def append_movements(
@@ -204,11 +220,6 @@ def open_movement(cipher: Cipher, row: Any) -> dict[str, Any]:
 def movement_aad(recorder: str, event_id: str) -> str:
     """What a movement's ciphertext is bound to: its recorder and event id (no swapping rows)."""
     return f"movement:{recorder}:{event_id}"
-
-
-def in_area(la: str | None) -> Any:
-    """The one SQL test of "this movement is LA ``la``'s business", shared by the API and the LA pages."""
-    return or_(Movement.from_la == la, Movement.to_la == la, Movement.school_la == la)
 
 
 def _touches(caller: Participant, event: Mapping[str, Any]) -> bool:

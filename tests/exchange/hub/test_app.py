@@ -148,7 +148,7 @@ def test_nul_characters_in_a_body_are_bad_input(client, world):
 @pytest.mark.parametrize(
     "url",
     [
-        "/v1/movements?offset=99999999999999999999",
+        "/v1/movements?after=99999999999999999999",
         "/v1/access-log?offset=9223372036854775808",
         "/v1/movements?ap=maybe",
         "/v1/inbox?status=leave%00",
