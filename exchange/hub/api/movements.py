@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from sendx.exchange.audit.figures import movements_csv_lines
 from sendx.exchange.hub.api._http import (
     POSITIVE,
     caller,
@@ -15,6 +16,7 @@ from sendx.exchange.hub.api._http import (
     query_int,
     read_body,
 )
+from sendx.exchange.store import utcnow
 
 bp = Blueprint("movements", __name__)
 TAG = "movements"
@@ -43,6 +45,18 @@ def list_movements() -> Response:
     return json_response(body)
 
 
+@bp.get("/v1/movements/export")
+def export() -> Response:
+    """An LA's area as CSV — what the LA pages' CSV link gives — streamed as it is read."""
+    rows = hub().area_export(caller(), request.args)
+    name = f"sendx-movements-{utcnow().date().isoformat()}.csv"
+    return Response(
+        movements_csv_lines(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
 OPENAPI = {
     "/v1/movements": {
         "post": op("Record a movement", tag=TAG, ok=201, body="Movement", errors=(400, 401, 403, 409, 422)),
@@ -59,5 +73,21 @@ OPENAPI = {
                 ("after", "query", "string", False),
             ),
         ),
-    }
+    },
+    "/v1/movements/export": {
+        "get": op(
+            "Export movements as CSV",
+            tag=TAG,
+            content="text/csv",
+            params=(
+                ("from", "query", "date", False),
+                ("to", "query", "date", False),
+                ("type", "query", "string", False),
+                ("setting", "query", "string", False),
+                ("settingType", "query", "string", False),
+                ("ap", "query", "boolean", False),
+                ("unknown", "query", "boolean", False),
+            ),
+        )
+    },
 }

@@ -344,8 +344,7 @@ def movements_csv(la: Participant) -> Response:
 
     The generator needs no request context (it holds the hub and the filter), so none is kept
     alive while a slow client downloads."""
-    flt = MovementFilter.from_query(str(la.la), request.args)
-    lines = movements_csv_lines(hub().area_export(la, flt))
+    lines = movements_csv_lines(hub().area_export(la, request.args))
     name = f"sendx-movements-{la.la}-{utcnow().date().isoformat()}.csv"
     return Response(
         lines,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,16 +160,23 @@ class AreaRecords(HubBase):
             return MovementPage(items, first if more else None, last)
         return MovementPage(items, first if older is not None else None, last if more else None)
 
-    def area_export(self, caller: Participant, flt: MovementFilter) -> Iterator[dict[str, Any]]:
-        """Every movement of the caller's area matching ``flt``, newest first, read in batches
-        (each its own short transaction), so the export holds one batch at a time."""
-        cursor: str | None = None
-        while True:
-            page = self.area_movements(caller, flt, older=cursor, per_page=EXPORT_BATCH)
-            yield from page.items
-            if page.older is None or len(page.items) < EXPORT_BATCH:
-                return
-            cursor = page.older
+    def area_export(self, caller: Participant, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every movement of the caller's area matching the LA pages' filter ``query``, newest
+        first.  The caller and the filter are checked now; the movements are read as the
+        result is iterated, in batches (each its own short transaction), one batch in memory."""
+        require(caller, "la")
+        flt = MovementFilter.from_query(str(caller.la), query)
+
+        def batches() -> Iterator[dict[str, Any]]:
+            cursor: str | None = None
+            while True:
+                page = self.area_movements(caller, flt, older=cursor, per_page=EXPORT_BATCH)
+                yield from page.items
+                if page.older is None:
+                    return
+                cursor = page.older
+
+        return batches()
 
     def area_figures(self, caller: Participant, *, as_of: dt.date, max_cases: int = 50) -> LaMetrics:
         """The caller's area figures on ``as_of`` (``figures.la_metrics`` in meaning), from sums
