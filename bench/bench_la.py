@@ -184,7 +184,7 @@ def figures(rows: list[dict[str, Any]]) -> list[Figure]:
                 )
             )
             if prev and key in ("dashboard", "timeline") and r["movements"] >= 10 * prev["movements"]:
-                goal, met = target("<=", TARGET_GROWTH, "x", growth)
+                goal, met = target("<=", TARGET_GROWTH, "x", growth) if r["movements"] >= 1_000_000 else (None, None)
                 out.append(
                     Figure(
                         "la",
@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = "".join(f"{r[k][0]:>13.1f} /{r[k][1]:>7.1f}" for k in PAGES)
         print(f"{r['store']:<11}{r['movements']:>11,}{cells}{r['csv_rows_per_s']:>12,.0f}{r['load_per_s']:>9,.0f}")
     for f in figures(rows):
-        if "growth" in f.name:
-            print(f"  {f.name}: {f.value}x (target {f.target}: {'met' if f.met else 'MISSED'})")
+        if f.target:
+            print(f"  {f.name}: {f.value} {f.unit} (target {f.target}: {'met' if f.met else 'MISSED'})")
     return 0
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -71,6 +71,12 @@ def _json(value: Any) -> bytes:
         return repr(value).encode("utf-8")
 
 
+def _dialect(db: Db) -> Any:
+    """The SQLAlchemy dialect module whose ``insert`` has ``on_conflict_do_update``."""
+    bind = db if isinstance(db, Connection) else db.get_bind()
+    return postgresql if bind.dialect.name == "postgresql" else sqlite
+
+
 def _add(db: Db, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple[Any, ...], Sequence[int]]) -> None:
     """Add ``deltas`` (key values → amounts for the table's other columns) to counter rows."""
     rows = [dict(zip(keys, k, strict=True)) for k in deltas]
@@ -79,9 +85,7 @@ def _add(db: Db, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple[Any, .
         row.update(zip(columns, amounts, strict=True))
     if not rows:
         return
-    bind = db if isinstance(db, Connection) else db.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+    stmt = _dialect(db).insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in columns}
     )
@@ -190,13 +194,23 @@ def _setting_columns(end: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _by_la(pairs: set[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+    """``pairs`` (la, upn_hash) as (la, a chunk of that LA's hashes): IN lists the (la, upn_hash) indexes serve."""
+    hashes: dict[str, set[str]] = defaultdict(set)
+    for la, h in pairs:
+        hashes[la].add(h)
+    for la, mine in sorted(hashes.items()):
+        for chunk in _chunks(sorted(mine)):
+            yield la, chunk
+
+
 def _with_cases(db: Db, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Those of ``pairs`` (la, upn_hash) with an unknown-destination case a setting could close."""
-    found: set[tuple[str, str]] = set()
     table = AreaUnknown.__table__
-    for chunk in _chunks(sorted({h for _, h in pairs})):
-        rows = db.execute(select(table.c.la, table.c.upn_hash).where(table.c.upn_hash.in_(chunk)))
-        found.update((la, h) for la, h in rows if (la, h) in pairs)
+    found: set[tuple[str, str]] = set()
+    for la, chunk in _by_la(pairs):
+        query = select(table.c.upn_hash).where(table.c.la == la, table.c.upn_hash.in_(chunk))
+        found.update((la, h) for h in db.execute(query).scalars())
     return found
 
 
@@ -218,18 +232,13 @@ def _respan(db: Db, pairs: set[tuple[str, str]]) -> None:
         for la, h, day, mid, flow, unknown, has_to in db.execute(history.where(m.c.upn_hash.in_(chunk))):
             if (la, h) in pairs:
                 steps[la, h].append(_Step(day, mid, flow, unknown, has_to))
-        for rid, la, h, start, end, mid in db.execute(
-            select(p.c.id, p.c.la, p.c.upn_hash, p.c.start_day, p.c.end_day, p.c.start_movement_id).where(
-                p.c.upn_hash.in_(chunk)
-            )
-        ):
-            if (la, h) in pairs:
-                old_p[la, h][start, end, mid] = rid
-        for rid, la, h, since, until, mid in db.execute(
-            select(u.c.id, u.c.la, u.c.upn_hash, u.c.since, u.c.until, u.c.movement_id).where(u.c.upn_hash.in_(chunk))
-        ):
-            if (la, h) in pairs:
-                old_u[la, h][since, until, mid] = rid
+    for la, chunk in _by_la(pairs):
+        placements = select(p.c.id, p.c.upn_hash, p.c.start_day, p.c.end_day, p.c.start_movement_id)
+        for rid, h, start, end, mid in db.execute(placements.where(p.c.la == la, p.c.upn_hash.in_(chunk))):
+            old_p[la, h][start, end, mid] = rid
+        cases = select(u.c.id, u.c.upn_hash, u.c.since, u.c.until, u.c.movement_id)
+        for rid, h, since, until, mid in db.execute(cases.where(u.c.la == la, u.c.upn_hash.in_(chunk))):
+            old_u[la, h][since, until, mid] = rid
     gone_p: list[int] = []
     gone_u: list[int] = []
     new_p: list[dict[str, Any]] = []
@@ -285,9 +294,10 @@ def index_plan(hub: HubBase, db: Db, sender: Participant, transfer_id: str, plan
         "overdue_until": f.overdue_until,
         "overdue_after_5": f.overdue_after_5,
     }
-    table = AreaPlan.__table__
-    db.execute(delete(table).where(and_(table.c.sender_la == row["sender_la"], table.c.plan_key == row["plan_key"])))
-    db.execute(table.insert(), [row])
+    # An upsert: two versions of a plan uploaded at once leave the later writer's, never a conflict.
+    stmt = _dialect(db).insert(AreaPlan.__table__).values(row)
+    keys = ("sender_la", "plan_key")
+    db.execute(stmt.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}))
 
 
 # ---------------------------------------------------------------------------- rebuilding
