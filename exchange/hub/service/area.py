@@ -162,21 +162,22 @@ class AreaRecords(HubBase):
 
     def area_export(self, caller: Participant, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every movement of the caller's area matching the LA pages' filter ``query``, newest
-        first.  The caller and the filter are checked now; the movements are read as the
-        result is iterated, in batches (each its own short transaction), one batch in memory."""
+        first, read in batches (each its own short transaction), one batch in memory.
+
+        The caller, the filter and the first batch are read now, so whatever is wrong with the
+        request is an error before a response starts, not a download cut short."""
         require(caller, "la")
         flt = MovementFilter.from_query(str(caller.la), query)
+        first = self.area_movements(caller, flt, per_page=EXPORT_BATCH)
 
-        def batches() -> Iterator[dict[str, Any]]:
-            cursor: str | None = None
+        def batches(page: MovementPage) -> Iterator[dict[str, Any]]:
             while True:
-                page = self.area_movements(caller, flt, older=cursor, per_page=EXPORT_BATCH)
                 yield from page.items
                 if page.older is None:
                     return
-                cursor = page.older
+                page = self.area_movements(caller, flt, older=page.older, per_page=EXPORT_BATCH)
 
-        return batches()
+        return batches(first)
 
     def area_figures(self, caller: Participant, *, as_of: dt.date, max_cases: int = 50) -> LaMetrics:
         """The caller's area figures on ``as_of`` (``figures.la_metrics`` in meaning), from sums
