@@ -324,19 +324,29 @@ class AreaLength(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+#: Text ordered by code point on every backend (SQLite's BINARY; PostgreSQL's "C", not the locale's).
+CODE_ORDER = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
 class AreaUnknown(Base):
-    """An unknown-destination case in an area: open from ``since`` until ``until`` (None: still open)."""
+    """An unknown-destination case in an area: open from ``since`` until ``until`` (None: still open).
+
+    The overview lists the oldest open cases by (``since``, ``event_id``): the index serves
+    that order directly for the cases still open, so listing them never sorts them all.
+    """
 
     __tablename__ = "area_unknown"
     __table_args__ = (
         Index("ix_area_unknown_pupil", "la", "upn_hash"),
-        Index("ix_area_unknown_open", "la", "until", "since"),
+        Index("ix_area_unknown_open", "la", "until", "since", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     la: Mapped[str] = mapped_column(String(3))
     upn_hash: Mapped[str] = mapped_column(String(64))
     movement_id: Mapped[int] = mapped_column(ForeignKey("movements.id"))
+    #: The event id of the movement that opened the case (not personal: the hub's movement ids).
+    event_id: Mapped[str] = mapped_column(CODE_ORDER)
     since: Mapped[dt.date] = mapped_column(Date)
     until: Mapped[dt.date | None] = mapped_column(Date)
 

@@ -201,14 +201,22 @@ class AreaRecords(HubBase):
                 lengths[max(0, (as_of - start).days)] += count
                 open_placements += count
             unknown_open = s.scalar(select(func.count()).select_from(u).where(open_case)) or 0
-            order = _M.c.event_id.collate("C" if self.store.dialect == "postgresql" else "BINARY")
-            case_rows = s.execute(
-                select(u.since, _M.c.recorded_by, _M.c.event_id, _M.c.nonce, _M.c.ciphertext, _M.c.type)
-                .join(_M, _M.c.id == u.movement_id)
-                .where(open_case)
-                .order_by(u.since, order)
-                .limit(max(0, max_cases))
-            ).all()
+            # The oldest open cases by (since, event id): those still open in the index's own
+            # order, and those that closed after ``as_of`` (few, for a recent date), merged.
+            oldest = select(u.since, u.event_id, u.movement_id).where(u.la == la, u.since <= as_of)
+            oldest = oldest.order_by(u.since, u.event_id).limit(max(0, max_cases))
+            listed = sorted([*s.execute(oldest.where(u.until.is_(None))), *s.execute(oldest.where(u.until > as_of))])[
+                : max(0, max_cases)
+            ]
+            opened = {
+                r.id: r
+                for r in s.execute(
+                    select(_M.c.id, _M.c.recorded_by, _M.c.event_id, _M.c.nonce, _M.c.ciphertext, _M.c.type).where(
+                        _M.c.id.in_([mid for _, _, mid in listed])
+                    )
+                )
+            }
+            case_rows = [(since, opened[mid]) for since, _, mid in listed]
             lost = s.scalar(
                 select(func.count(func.distinct(LostPupil.transfer_id))).where(
                     LostPupil.source_la == la, LostPupil.status == "open"
@@ -221,12 +229,12 @@ class AreaRecords(HubBase):
                 )
             )
         cases = []
-        for r in case_rows:
+        for since, r in case_rows:
             try:
                 event = open_movement(self.cipher, r)
             except SendxError:
                 event = {"eventId": r.event_id, "type": r.type, "pupil": {"upn": "(record damaged)"}}
-            cases.append(unknown_case(event, str((event.get("pupil") or {}).get("upn", "")), r.since, as_of))
+            cases.append(unknown_case(event, str((event.get("pupil") or {}).get("upn", "")), since, as_of))
         return assemble_metrics(
             la_code=la,
             as_of=as_of,

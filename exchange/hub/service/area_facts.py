@@ -224,14 +224,17 @@ def _respan(db: Db, pairs: set[tuple[str, str]]) -> None:
     old_u: dict[tuple[str, str], dict[tuple[Any, ...], int]] = defaultdict(dict)
     a, m, p, u = AreaMovement.__table__, Movement.__table__, AreaPlacement.__table__, AreaUnknown.__table__
     history = (
-        select(a.c.la, m.c.upn_hash, a.c.day, a.c.movement_id, a.c.flow, a.c.unknown, a.c.has_to)
+        select(a.c.la, m.c.upn_hash, a.c.day, a.c.movement_id, a.c.flow, a.c.unknown, a.c.has_to, m.c.event_id)
         .join(m, m.c.id == a.c.movement_id)
         .where(a.c.shown, ~a.c.repeat, or_(a.c.flow != 0, a.c.unknown, a.c.has_to))
     )
+    event_ids: dict[int, str] = {}
     for chunk in _chunks(hashes):
-        for la, h, day, mid, flow, unknown, has_to in db.execute(history.where(m.c.upn_hash.in_(chunk))):
+        for la, h, day, mid, flow, unknown, has_to, event_id in db.execute(history.where(m.c.upn_hash.in_(chunk))):
             if (la, h) in pairs:
                 steps[la, h].append(_Step(day, mid, flow, unknown, has_to))
+                if unknown:
+                    event_ids[mid] = event_id
     for la, chunk in _by_la(pairs):
         placements = select(p.c.id, p.c.upn_hash, p.c.start_day, p.c.end_day, p.c.start_movement_id)
         for rid, h, start, end, mid in db.execute(placements.where(p.c.la == la, p.c.upn_hash.in_(chunk))):
@@ -259,7 +262,7 @@ def _respan(db: Db, pairs: set[tuple[str, str]]) -> None:
         now_u = {(c.since, c.until, c.order) for c in cases}
         gone_u += [rid for span, rid in old_u[la, h].items() if span not in now_u]
         new_u += [
-            {"la": la, "upn_hash": h, "since": since, "until": until, "movement_id": mid}
+            {"la": la, "upn_hash": h, "since": since, "until": until, "movement_id": mid, "event_id": event_ids[mid]}
             for since, until, mid in now_u - old_u[la, h].keys()
         ]
     for table, gone in ((p, gone_p), (u, gone_u)):

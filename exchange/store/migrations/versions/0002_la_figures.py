@@ -94,12 +94,15 @@ def upgrade() -> None:
         sa.Column("la", sa.String(length=3), nullable=False),
         sa.Column("upn_hash", sa.String(length=64), nullable=False),
         sa.Column("movement_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "event_id", sa.String(length=64).with_variant(sa.String(64, collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column("since", sa.Date(), nullable=False),
         sa.Column("until", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["movement_id"], ["movements.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_area_unknown_open", "area_unknown", ["la", "until", "since"], unique=False)
+    op.create_index("ix_area_unknown_open", "area_unknown", ["la", "until", "since", "event_id"], unique=False)
     op.create_index("ix_area_unknown_pupil", "area_unknown", ["la", "upn_hash"], unique=False)
     op.create_table(
         "area_plans",
