@@ -3,8 +3,9 @@ acknowledges, records a movement, searches for a lost pupil or asks for its area
 
 One file per concept — ``participants`` (keys, tokens, who a caller is), ``transfers`` (an
 upload's whole path and the inbox), ``movements`` (events sealed, logged and listed),
-``lost_pupils`` (the pool and redirects), ``access`` (the access log) and ``area`` (what the
-LA pages read) — over ``_base`` (the store and keys they share).  ``Hub`` is their union:
+``lost_pupils`` (the pool and redirects), ``access`` (the access log), ``area`` (what the
+LA pages read) and ``area_facts`` (the LA figures' facts, kept as movements and plans are
+written) — over ``_base`` (the store and keys they share).  ``Hub`` is their union:
 the Flask blueprints, ``sendx demo`` and the tests drive one object.  Expensive,
 untrusted-input work (parsing, signature verification, validation, encryption) happens
 before a write transaction opens, so the serialised part of an upload stays short.
