@@ -12,7 +12,8 @@ share, so they cannot disagree:
 - ``la_metrics``: AP in/out per month, time in AP, reintegration into mainstream, open
   unknown-destination cases, lost-pupil CTFs waiting, EHCPs issued within 20 weeks and
   reviews overdue (same date arithmetic as the EHCP rules, ``validators.dates``).
-- ``movements_csv``: RFC 4180 CSV of exactly the movements given, safe to open in a spreadsheet.
+- ``movements_csv`` / ``movements_csv_lines``: RFC 4180 CSV of exactly the movements given,
+  safe to open in a spreadsheet, whole or streamed a line at a time.
 - ``synthetic_history``: a seeded, schema-valid history with the answers it was built to
   have, for the demo, the browser tests and benchmarks.
 """
@@ -22,16 +23,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import random
-import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from sendx.exchange.audit.facts import (
+    MAINSTREAM_TYPES,
+    UNKNOWN_DESTINATION,
+    MovementFacts,
+    PlanFacts,
+    Step,
+    ap_flow,
+    movement_facts,
+    plan_facts,
+    pupil_spans,
+    setting_end,
+)
 from sendx.schemas import codelist_codes, schema_id
-from sendx.validators.dates import add_months, age_on, parse_date
+from sendx.validators.dates import parse_date
 from sendx.validators.errors import InputError
 from sendx.validators.identifiers import upn_check_letter
 
@@ -39,31 +52,24 @@ __all__ = [
     "CSV_COLUMNS",
     "MAINSTREAM_TYPES",
     "UNKNOWN_DESTINATION",
+    "DayCount",
+    "EhcpCounts",
     "LaMetrics",
     "MovementFilter",
     "Page",
     "SyntheticHistory",
+    "UnknownCase",
+    "assemble_metrics",
     "is_into_ap",
     "is_out_of_ap",
     "la_metrics",
     "movements_csv",
+    "movements_csv_lines",
     "paginate",
     "synthetic_history",
     "touches_area",
+    "unknown_case",
 ]
-
-#: Events after which nobody knows where the pupil is being educated (lost pupils).
-UNKNOWN_DESTINATION = frozenset({"destination-unknown", "child-missing-education"})
-#: Setting types that count as reintegration into mainstream education.
-MAINSTREAM_TYPES = frozenset({"mainstream-school", "resourced-provision"})
-#: Statutory limit for issuing a final plan after the request (SEND Regulations 2014 reg 13(2)).
-TWENTY_WEEKS = dt.timedelta(weeks=20)
-
-
-def _end(event: Mapping[str, Any], which: str) -> Mapping[str, Any] | None:
-    value = event.get(which)
-    # ``dict`` first: parsed events are plain dicts, and the abc check costs more than the rest.
-    return value if type(value) is dict or isinstance(value, Mapping) else None
 
 
 def touches_area(event: Mapping[str, Any], la_code: str) -> bool:
@@ -74,7 +80,7 @@ def touches_area(event: Mapping[str, Any], la_code: str) -> bool:
     """
     if not la_code:
         return False
-    frm, to = _end(event, "from"), _end(event, "to")
+    frm, to = setting_end(event, "from"), setting_end(event, "to")
     return (frm is not None and frm.get("la") == la_code) or (to is not None and to.get("la") == la_code)
 
 
@@ -82,65 +88,19 @@ def _is_ap(end: Mapping[str, Any] | None) -> bool:
     return end is not None and end.get("ap") is True
 
 
-def _ap_flow(event: Mapping[str, Any]) -> int:
-    """1 into alternative provision from outside it, -1 out of it to anything else, 0 neither."""
-    return int(_is_ap(_end(event, "to"))) - int(_is_ap(_end(event, "from")))
-
-
 def is_into_ap(event: Mapping[str, Any]) -> bool:
     """The pupil enters alternative provision from outside it (AP → AP moves are neither in nor out)."""
-    return _ap_flow(event) == 1
+    return ap_flow(event) == 1
 
 
 def is_out_of_ap(event: Mapping[str, Any]) -> bool:
     """The pupil leaves alternative provision for somewhere that is not AP (or for no known setting)."""
-    return _ap_flow(event) == -1
-
-
-def _reintegrated(event: Mapping[str, Any]) -> bool:
-    to = _end(event, "to")
-    return event.get("reintegration") == "mainstream" or (to is not None and to.get("type") in MAINSTREAM_TYPES)
+    return ap_flow(event) == -1
 
 
 def _upn(event: Mapping[str, Any]) -> str:
     pupil = event.get("pupil")
     return str(pupil.get("upn", "")) if isinstance(pupil, Mapping) else ""
-
-
-def _setting_fact(end: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
-    """What tells one setting from another: its codes, type and name."""
-    if end is None:
-        return None
-    get = end.get
-    return (get("la"), get("laestab"), get("urn"), get("ukprn"), get("type"), get("ap"), get("name"))
-
-
-def _movement_fact(event: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What a movement says happened: pupil, type, date and both settings, without its event id."""
-    frm, to = _setting_fact(_end(event, "from")), _setting_fact(_end(event, "to"))
-    return (_upn(event), event.get("type"), event.get("effectiveDate"), frm, to)
-
-
-def _once_each(events: list[tuple[dt.date, int, Mapping[str, Any]]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
-    """The first of each set of events that report the same movement.
-
-    The same move can reach the hub twice under different event ids (a CTF sent again under
-    a new envelope logs its leave again); the log keeps both, as witnessed, but a figure that
-    counted both would count one pupil's move twice.
-    """
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for t in events:
-        fact = _movement_fact(t[2])
-        try:
-            repeat = fact in seen
-        except TypeError:  # a list or object where a code belongs: a malformed event, never a repeat
-            out.append(t)
-            continue
-        if not repeat:
-            seen.add(fact)
-            out.append(t)
-    return out
 
 
 def _ordered(events: Iterable[Mapping[str, Any]]) -> list[tuple[dt.date, int, Mapping[str, Any]]]:
@@ -275,7 +235,7 @@ class MovementFilter:
             return False
         if self.types and event.get("type") not in self.types:
             return False
-        ends = [e for e in (_end(event, "from"), _end(event, "to")) if e is not None]
+        ends = [e for e in (setting_end(event, "from"), setting_end(event, "to")) if e is not None]
         if self.ap_only and not any(_is_ap(e) for e in ends):
             return False
         if self.unknown_only and event.get("type") not in UNKNOWN_DESTINATION:
@@ -357,6 +317,8 @@ CSV_COLUMNS = (
     "recordedBy",
     "recordedByRole",
     "recordedAt",
+    "logIndex",
+    "damaged",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -382,10 +344,11 @@ def _row(event: Mapping[str, Any]) -> list[str]:
         _upn(event),
     ]
     for which in ("from", "to"):
-        end = _end(event, which) or {}
+        end = setting_end(event, which) or {}
         values += [end.get(k) for k in ("name", "type", "urn", "ukprn", "laestab", "la", "ap")]
     values += [event.get("reason"), event.get("reintegration"), rec.get("participant"), rec.get("role")]
-    values.append(event.get("recordedAt"))
+    # The hub's: where the movement is in the log, and, for a row it could not open, why.
+    values += [event.get("recordedAt"), event.get("logIndex"), event.get("problem") if event.get("damaged") else None]
     return [_cell(v) for v in values]
 
 
@@ -395,12 +358,19 @@ def movements_csv(events: Iterable[Mapping[str, Any]]) -> str:
     Includes the pupil's UPN: the LA is entitled to its own area's records, and callers
     must pass only movements that passed ``touches_area`` for the reader's LA.
     """
+    return "".join(movements_csv_lines(events))
+
+
+def movements_csv_lines(events: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """``movements_csv`` a line at a time (the header first), for a response or file written
+    as the events are read: memory stays that of one line."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_COLUMNS)
-    for e in events:
-        writer.writerow(_row(e))
-    return buf.getvalue()
+    for row in itertools.chain([CSV_COLUMNS], map(_row, events)):
+        writer.writerow(row)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -411,6 +381,40 @@ class MonthCount:
     month: str  # YYYY-MM
     into_ap: int
     out_of_ap: int
+
+
+class DayCount(NamedTuple):
+    """What one day's movements in an area add to its figures (each movement counted once)."""
+
+    day: dt.date
+    movements: int
+    into_ap: int
+    out_of_ap: int
+    reintegrated: int
+
+
+class EhcpCounts(NamedTuple):
+    """An LA's EHC plan timeliness on a day: issued (within 20 weeks, late with an exception,
+    late) and live plans tracked for review (overdue)."""
+
+    issued: int = 0
+    within: int = 0
+    excepted: int = 0
+    late: int = 0
+    tracked: int = 0
+    overdue: int = 0
+
+    @classmethod
+    def of(cls, plans: Iterable[PlanFacts], la_code: str, as_of: dt.date) -> EhcpCounts:
+        mine = [p for p in plans if p.la == la_code]
+        return cls(
+            issued=sum(p.issued for p in mine),
+            within=sum(p.within for p in mine),
+            excepted=sum(p.excepted for p in mine),
+            late=sum(p.late for p in mine),
+            tracked=sum(p.tracked for p in mine),
+            overdue=sum(p.overdue_on(as_of) for p in mine),
+        )
 
 
 @dataclass(frozen=True)
@@ -425,7 +429,12 @@ class UnknownCase:
 
 @dataclass(frozen=True)
 class LaMetrics:
-    """An LA's oversight figures on ``as_of``; ``to_dict`` is the dashboard metrics JSON."""
+    """An LA's oversight figures on ``as_of``; ``to_dict`` is the dashboard metrics JSON.
+
+    ``placement_lengths``: (days in AP, placements) pairs, shortest first — open placements
+    measured to ``as_of``.  ``unknown_cases``: the oldest open unknown-destination cases
+    (all of them, or the first a view asked for); ``unknown_open`` counts every one.
+    """
 
     la: str
     as_of: dt.date
@@ -433,9 +442,10 @@ class LaMetrics:
     ap_by_month: tuple[MonthCount, ...]
     placements: int
     open_placements: int
-    placement_days: tuple[int, ...]
+    placement_lengths: tuple[tuple[int, int], ...]
     ap_exits: int
     reintegrated_mainstream: int
+    unknown_open: int
     unknown_cases: tuple[UnknownCase, ...]
     lost_ctfs_waiting: int
     ehcp_issued: int
@@ -454,16 +464,31 @@ class LaMetrics:
         return sum(m.out_of_ap for m in self.ap_by_month)
 
     @property
+    def placement_days(self) -> tuple[int, ...]:
+        """Every placement's days in AP, shortest first."""
+        return tuple(days for days, n in self.placement_lengths for _ in range(n))
+
+    def placements_between(self, lowest: int, highest: int | None) -> int:
+        """Placements of ``lowest`` to ``highest`` days (no upper bound when None)."""
+        return sum(n for days, n in self.placement_lengths if days >= lowest and (highest is None or days <= highest))
+
+    @property
     def mean_days_in_ap(self) -> float | None:
-        return round(statistics.fmean(self.placement_days), 1) if self.placement_days else None
+        if not self.placements:
+            return None
+        return round(sum(days * n for days, n in self.placement_lengths) / self.placements, 1)
 
     @property
     def median_days_in_ap(self) -> float | None:
-        return float(statistics.median(self.placement_days)) if self.placement_days else None
-
-    @property
-    def unknown_open(self) -> int:
-        return len(self.unknown_cases)
+        if not self.placements:
+            return None
+        middle = (self.placements - 1) // 2, self.placements // 2
+        found: list[int] = []
+        seen = 0
+        for days, n in self.placement_lengths:
+            found += [days for k in middle if seen <= k < seen + n]
+            seen += n
+        return (found[0] + found[1]) / 2
 
     @property
     def reintegration_percent(self) -> float | None:
@@ -527,8 +552,59 @@ def _months(first: dt.date, last: dt.date) -> list[str]:
     return out
 
 
-def _setting_label(end: Mapping[str, Any] | None) -> str:
-    return str(end.get("name", "")) if end else ""
+def assemble_metrics(
+    *,
+    la_code: str,
+    as_of: dt.date,
+    days: Iterable[DayCount],
+    placement_lengths: Mapping[int, int],
+    open_placements: int,
+    unknown_open: int,
+    unknown_cases: Iterable[UnknownCase],
+    ehcp: EhcpCounts,
+    lost_ctfs_waiting: int,
+) -> LaMetrics:
+    """An LA's figures on ``as_of`` from its day counts up to that day, its placements'
+    lengths, its open unknown-destination cases and its plans' counts — however they were kept.
+
+    AP moves are listed by month for every month between the first and the last (zeros
+    included), so charts have no gaps.
+    """
+    into: Counter[str] = Counter()
+    out: Counter[str] = Counter()
+    movements = exits = reintegrated = 0
+    ap_days: list[dt.date] = []
+    for d in days:
+        movements += d.movements
+        if d.into_ap or d.out_of_ap:
+            month = f"{d.day.year:04d}-{d.day.month:02d}"
+            into[month] += d.into_ap
+            out[month] += d.out_of_ap
+            exits += d.out_of_ap
+            reintegrated += d.reintegrated
+            ap_days.append(d.day)
+    months = _months(min(ap_days), max(ap_days)) if ap_days else []
+    lengths = tuple(sorted((days, n) for days, n in placement_lengths.items() if n > 0))
+    return LaMetrics(
+        la=la_code,
+        as_of=as_of,
+        movements=movements,
+        ap_by_month=tuple(MonthCount(m, into[m], out[m]) for m in months),
+        placements=sum(n for _, n in lengths),
+        open_placements=open_placements,
+        placement_lengths=lengths,
+        ap_exits=exits,
+        reintegrated_mainstream=reintegrated,
+        unknown_open=unknown_open,
+        unknown_cases=tuple(unknown_cases),
+        lost_ctfs_waiting=int(lost_ctfs_waiting),
+        ehcp_issued=ehcp.issued,
+        ehcp_within_20_weeks=ehcp.within,
+        ehcp_late_excepted=ehcp.excepted,
+        ehcp_late=ehcp.late,
+        reviews_tracked=ehcp.tracked,
+        reviews_overdue=ehcp.overdue,
+    )
 
 
 def la_metrics(
@@ -539,12 +615,11 @@ def la_metrics(
     ehcps: Iterable[Mapping[str, Any]] = (),
     lost_ctfs_waiting: int = 0,
 ) -> LaMetrics:
-    """The LA's figures on ``as_of`` from a movement history (events outside the area, or dated
-    after ``as_of``, are ignored; a movement reported more than once counts once).
+    """The LA's figures on ``as_of`` from a movement history in memory (events outside the
+    area, or dated after ``as_of``, are ignored; a movement reported more than once counts once).
 
     - AP in/out: movements into AP from outside it, and out of AP to anything that is not AP,
-      counted by the month of ``effectiveDate``; every month between the first and the last
-      is listed (zeros included) so charts have no gaps.
+      counted by the month of ``effectiveDate``.
     - Time in AP: per pupil, a placement runs from entering AP to the next exit from AP
       (moves between AP settings continue it); open placements are measured to ``as_of``.
     - Reintegration: AP exits whose ``reintegration`` is ``mainstream`` or whose destination
@@ -555,107 +630,73 @@ def la_metrics(
       ``child.dateOfBirth``): final plans issued within 20 weeks of the request, late ones
       with a recorded exception, late ones without; live plans whose review is overdue
       (12 months after the last review or the final plan, 6 months for a child under 5).
+
+    The rules are those of ``facts``, which the hub applies to its store as movements arrive.
     """
-    # A movement dated after ``as_of`` (a planned AP end, recorded early) has not happened yet.
-    mine = _once_each([t for t in _ordered(events) if t[0] <= as_of and touches_area(t[2], la_code)])
-    # One pass classifies each event (into AP, out of it, neither) and files it under its pupil.
-    into: Counter[str] = Counter()
-    out: Counter[str] = Counter()
-    exits = reintegrated = 0
-    ap_days: list[dt.date] = []
-    per_pupil: dict[str, list[tuple[dt.date, Mapping[str, Any], int]]] = defaultdict(list)
-    for day, _, e in mine:
-        flow = _ap_flow(e)
-        if flow:
-            month = f"{day.year:04d}-{day.month:02d}"
-            if flow > 0:
-                into[month] += 1
-            else:
-                out[month] += 1
-                exits += 1
-                reintegrated += _reintegrated(e)
-            ap_days.append(day)
-        per_pupil[_upn(e)].append((day, e, flow))
-    months = _months(ap_days[0], ap_days[-1]) if ap_days else []  # ``mine`` is oldest first
-    by_month = tuple(MonthCount(m, into[m], out[m]) for m in months)
-
-    days: list[int] = []
-    open_count = 0
-    unknown: list[UnknownCase] = []
-    for upn, history in per_pupil.items():
-        started: dt.date | None = None
-        for day, _, flow in history:
-            if started is None and flow > 0:
-                started = day
-            elif started is not None and flow < 0:
-                days.append((day - started).days)
-                started = None
-        if started is not None:
-            days.append(max(0, (as_of - started).days))
-            open_count += 1
-        last_unknown = None
-        for day, e, _ in history:
-            if e.get("type") in UNKNOWN_DESTINATION:
-                last_unknown = (day, e)
-            elif last_unknown is not None and _end(e, "to") is not None:
-                last_unknown = None
-        if last_unknown is not None:
-            day, e = last_unknown
-            unknown.append(
-                UnknownCase(
-                    upn=upn,
-                    event_id=str(e.get("eventId", "")),
-                    type=str(e.get("type")),
-                    since=day.isoformat(),
-                    days_open=max(0, (as_of - day).days),
-                    last_setting=_setting_label(_end(e, "from")),
-                )
-            )
-    unknown.sort(key=lambda c: (c.since, c.event_id))
-
-    issued = within = late_excepted = late = tracked = overdue = 0
-    for plan in ehcps:
-        la = plan.get("la")
-        if not isinstance(la, Mapping) or la.get("code") != la_code:
-            continue
-        t = plan.get("timeline") if isinstance(plan.get("timeline"), Mapping) else {}
-        request, final = parse_date(t.get("requestDate")), parse_date(t.get("finalIssuedDate"))
-        if request and final:
-            issued += 1
-            if final - request <= TWENTY_WEEKS:
-                within += 1
-            elif t.get("exceptions"):
-                late_excepted += 1
-            else:
-                late += 1
-        if plan.get("status") in ("final", "amended"):
-            last = parse_date(t.get("lastReviewDate")) or final
-            if last is None:
+    mine: list[tuple[dt.date, int, Mapping[str, Any], MovementFacts]] = []
+    for n, e in enumerate(events):
+        f = movement_facts(e)
+        if f.day is not None and la_code in f.las:
+            mine.append((f.day, n, e, f))
+    mine.sort(key=lambda t: (t[0], t[1]))  # by date; ties in the order they were recorded
+    said: set[tuple[Any, ...]] = set()
+    days: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    steps: dict[str, list[Step]] = defaultdict(list)
+    by_order: dict[int, Mapping[str, Any]] = {}
+    for day, n, e, f in mine:
+        if f.said is not None:
+            # The same move can reach the hub twice under different event ids (a CTF sent
+            # again under a new envelope logs its leave again): the log keeps both, the
+            # figures count the first.
+            if f.said in said:
                 continue
-            tracked += 1
-            child = plan.get("child") if isinstance(plan.get("child"), Mapping) else {}
-            dob = parse_date(child.get("dateOfBirth"))
-            months_allowed = 6 if dob and age_on(dob, as_of) < 5 else 12
-            overdue += as_of > add_months(last, months_allowed)
-
-    return LaMetrics(
-        la=la_code,
+            said.add(f.said)
+        if day <= as_of:
+            counts = days[day]
+            counts[0] += 1
+            counts[1] += f.flow > 0
+            counts[2] += f.flow < 0
+            counts[3] += f.reintegrated
+        steps[_upn(e)].append(Step(day, n, f.flow, f.unknown, f.has_to))
+        by_order[n] = e
+    lengths: Counter[int] = Counter()
+    open_placements = 0
+    cases = []
+    for upn, history in steps.items():
+        placements, spans = pupil_spans(history)
+        for p in placements:
+            on = p.on(as_of)
+            if on is not None:
+                lengths[on[0]] += 1
+                open_placements += on[1]
+        for span in spans:
+            if span.open_on(as_of):
+                e = by_order[span.order]
+                cases.append(unknown_case(e, upn, span.since, as_of))
+    cases.sort(key=lambda c: (c.since, c.event_id))
+    return assemble_metrics(
+        la_code=la_code,
         as_of=as_of,
-        movements=len(mine),
-        ap_by_month=by_month,
-        placements=len(days),
-        open_placements=open_count,
-        placement_days=tuple(days),
-        ap_exits=exits,
-        reintegrated_mainstream=reintegrated,
-        unknown_cases=tuple(unknown),
-        lost_ctfs_waiting=int(lost_ctfs_waiting),
-        ehcp_issued=issued,
-        ehcp_within_20_weeks=within,
-        ehcp_late_excepted=late_excepted,
-        ehcp_late=late,
-        reviews_tracked=tracked,
-        reviews_overdue=overdue,
+        days=[DayCount(day, *c) for day, c in days.items()],
+        placement_lengths=lengths,
+        open_placements=open_placements,
+        unknown_open=len(cases),
+        unknown_cases=cases,
+        ehcp=EhcpCounts.of((plan_facts(p) for p in ehcps), la_code, as_of),
+        lost_ctfs_waiting=lost_ctfs_waiting,
+    )
+
+
+def unknown_case(event: Mapping[str, Any], upn: str, since: dt.date, as_of: dt.date) -> UnknownCase:
+    """An open unknown-destination case as the dashboard lists it, from the event that opened it."""
+    frm = setting_end(event, "from")
+    return UnknownCase(
+        upn=upn,
+        event_id=str(event.get("eventId", "")),
+        type=str(event.get("type")),
+        since=since.isoformat(),
+        days_open=max(0, (as_of - since).days),
+        last_setting=str(frm.get("name", "")) if frm else "",
     )
 
 

@@ -12,9 +12,9 @@ Common keyword arguments:
 - ``urls``: overrides for ``LA_URLS`` (where the navigation, forms and CSV link point).
 - ``csrf_token``: if given, added as a hidden ``csrf_token`` field to every POST form.
 
-The movement page and its CSV filter through ``sendx.exchange.audit.figures.MovementFilter`` themselves, with
-the LA code from ``la`` (never from the query), so passing them more than the area's
-movements cannot leak another area's.
+The movement page filters what it is given through ``sendx.exchange.audit.figures.MovementFilter``
+itself, with the LA code from ``la`` (never from the query), so passing it more than the
+area's movements cannot leak another area's.
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sendx.adapters.templating import long_date, render
-from sendx.exchange.audit.figures import LaMetrics, MovementFilter, movements_csv, paginate
+from sendx.exchange.audit.figures import LaMetrics, MovementFilter, paginate
 from sendx.schemas import codelist
 from sendx.validators.errors import InputError
 from sendx.validators.wording import plural
 
 __all__ = [
     "LA_URLS",
-    "movements_csv_for",
     "render_access",
     "render_dashboard",
     "render_home",
@@ -105,40 +104,39 @@ def render_sign_in(
     )
 
 
-def movements_csv_for(events: Iterable[Mapping[str, Any]], *, la: Mapping[str, Any], query: Mapping[str, Any]) -> str:
-    """The CSV behind the movement page's download link: every movement the same filter shows."""
-    return movements_csv(MovementFilter.from_query(_la_code(la), query).apply(events))
-
-
 def render_movements(
-    events: Iterable[Mapping[str, Any]],
+    items: Iterable[Mapping[str, Any]],
     *,
     la: Mapping[str, Any],
     query: Mapping[str, Any],
-    per_page: int = 50,
+    newer: str | None = None,
+    older: str | None = None,
+    error: str | None = None,
     **kw: Any,
 ) -> str:
-    """The movement timeline with filters, paging and the CSV link.
+    """One page of the movement timeline, with the filters, links to newer and older pages
+    (cursors ``newer`` / ``older``) and the CSV link.
 
-    ``events``: movement event dicts (schemas/movement); ``query``: the request's query
-    arguments (dict of str or lists, or a werkzeug MultiDict) — ``from``, ``to``, ``type``,
-    ``setting``, ``settingType``, ``ap``, ``unknown``, ``page``.  A bad argument is shown on
-    the page as an error (no results) rather than raised.
+    ``items``: the page's movement events, newest first, as the hub found them for the
+    filter; ``query``: the request's query arguments (dict of str or lists, or a werkzeug
+    MultiDict) — ``from``, ``to``, ``type``, ``setting``, ``settingType``, ``ap``,
+    ``unknown``.  A bad argument, or ``error``, is shown on the page (no results) rather
+    than raised.  Items are filtered again here, so more than the area's cannot be shown
+    (an item marked ``damaged`` is the hub's word that one of the area's rows is unreadable).
     """
     code = _la_code(la)
-    events = list(events)
-    error = None
-    try:
-        flt: MovementFilter | None = MovementFilter.from_query(code, query)
-        page = paginate(flt.apply(events), _first(query, "page"), per_page)
-    except InputError as exc:
-        error, flt = exc.message, None
-        page = paginate([], 1, per_page)
+    flt: MovementFilter | None = None
+    if error is None:
+        try:
+            flt = MovementFilter.from_query(code, query)
+        except InputError as exc:
+            error = exc.message
+    shown = [e for e in items if flt is not None and (e.get("damaged") is True or flt.matches(e))]
     urls = {**LA_URLS, **(kw.get("urls") or {})}
     filter_qs = flt.query_string() if flt else ""
 
-    def page_href(n: int) -> str:
-        return urls["movements"] + "?" + urlencode([*(flt.to_query() if flt else []), ("page", str(n))])
+    def page_href(which: str, cursor: str) -> str:
+        return urls["movements"] + "?" + urlencode([*(flt.to_query() if flt else []), (which, cursor)])
 
     form = {k: _first(query, k) for k in ("from", "to", "setting", "settingType")}
     return render(
@@ -146,13 +144,14 @@ def render_movements(
         **_layout(la, "movements", "Movements", **kw),
         flt=flt,
         error=error,
-        page=page,
+        items=shown,
+        newer_href=page_href("newer", newer) if newer and flt else None,
+        older_href=page_href("older", older) if older and flt else None,
         form=form,
         selected_types=sorted(flt.types) if flt else [],
         movement_types=[(c["code"], c["label"]) for c in codelist("movement-types")["codes"]],
         setting_types=[(c["code"], c["label"]) for c in codelist("setting-types")["codes"]],
         csv_href=urls["csv"] + ("?" + filter_qs if filter_qs else ""),
-        page_href=page_href,
     )
 
 
@@ -253,10 +252,7 @@ def render_dashboard(metrics: LaMetrics, *, la: Mapping[str, Any], max_cases: in
             ("Out of AP", [m.out_of_ap for m in metrics.ap_by_month], ("move out of AP", "moves out of AP")),
         ],
     )
-    buckets = [
-        {"label": text, "count": sum(1 for d in metrics.placement_days if d >= lo and (hi is None or d <= hi))}
-        for text, lo, hi in _LENGTH_BUCKETS
-    ]
+    buckets = [{"label": text, "count": metrics.placements_between(lo, hi)} for text, lo, hi in _LENGTH_BUCKETS]
     length_chart = _bar_chart(
         "chart-length",
         "Placements in alternative provision by length",

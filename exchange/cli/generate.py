@@ -22,15 +22,28 @@ import click
 from sendx.exchange.cli import cli
 from sendx.exchange.synth.ctf import iter_synthetic_ctf
 from sendx.exchange.synth.ehcp import iter_synthetic_ehcps
+from sendx.exchange.synth.movements import synthetic_movements
 from sendx.exchange.synth.passport import iter_synthetic_passports
 from sendx.validators import parsing
 from sendx.validators.errors import InputError, TooLargeError
 from sendx.validators.wording import plural
 
-#: JSON kind → (its generator: count, seed, as_of → documents; the field that names a document).
+
+def _movements(count: int, *, seed: int, as_of: dt.date | None, la: str) -> Iterator[dict[str, Any]]:
+    """Movements touching LA ``la`` over the three academic years before ``as_of``'s."""
+    day = as_of or dt.date.today()
+    year = day.year if day.month >= 9 else day.year - 1
+    return synthetic_movements(count, seed=seed, la=la, start=dt.date(year - 3, 9, 1), years=3)
+
+
+#: JSON kind → (its generator: count, seed, as_of, la → documents; the field that names a document).
 JSON_SERIES: dict[str, tuple[Callable[..., Iterator[dict[str, Any]]], str]] = {
-    "ehcp": (iter_synthetic_ehcps, "planId"),
-    "passport": (iter_synthetic_passports, "passportId"),
+    "ehcp": (lambda count, *, seed, as_of, la: iter_synthetic_ehcps(count, seed=seed, as_of=as_of), "planId"),
+    "movements": (_movements, "eventId"),
+    "passport": (
+        lambda count, *, seed, as_of, la: iter_synthetic_passports(count, seed=seed, as_of=as_of),
+        "passportId",
+    ),
 }
 #: Most documents or pupils one run makes.
 MAX_COUNT = 10_000_000
@@ -46,15 +59,16 @@ MAX_COUNT = 10_000_000
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="the date the data is current on (default today)")
 @click.option("--from", "source", default="8201234", show_default=True, help="ctf: the sending school's LAESTAB")
 @click.option("--to", "dest", default="8205678", show_default=True, help="ctf: the receiving school's LAESTAB")
+@click.option("--la", default="330", show_default=True, help="movements: the LA whose area they touch")
 def generate_cmd(
-    kind: str, count: int, seed: int, output: Path | None, as_of: dt.datetime | None, source: str, dest: str
+    kind: str, count: int, seed: int, output: Path | None, as_of: dt.datetime | None, source: str, dest: str, la: str
 ) -> None:
-    """Write synthetic CTFs, EHC plans or adjustment passports (invented people, valid documents)."""
+    """Write synthetic CTFs, EHC plans, movement events or adjustment passports (invented people, valid documents)."""
     if kind == "ctf":
         _write_ctf(count, seed, output, source, dest)
         return
     make, name_field = JSON_SERIES[kind]
-    docs = make(count, seed=seed, as_of=as_of.date() if as_of else None)
+    docs = make(count, seed=seed, as_of=as_of.date() if as_of else None, la=la)
     if count == 1:
         text = json.dumps(next(docs), indent=2, ensure_ascii=False) + "\n"
         if output is None:
@@ -69,7 +83,8 @@ def generate_cmd(
         for doc in docs:
             (output / f"{doc[name_field]}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if output is not None:
-        click.echo(f"wrote {plural(count, kind if kind != 'ehcp' else 'EHC plan')} to {output}", err=True)
+        noun = {"ehcp": "EHC plan", "movements": "movement event"}.get(kind, kind)
+        click.echo(f"wrote {plural(count, noun)} to {output}", err=True)
 
 
 def _write_ctf(count: int, seed: int, output: Path | None, source: str, dest: str) -> None:

@@ -7,6 +7,7 @@ that prints data prints a short line per item by default and the hub's JSON with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -200,3 +201,55 @@ def movements_list(
         click.echo(f"{e['effectiveDate']}  {e['type']:<22} {frm} → {to}  (log #{m['logIndex']})")
     if not page["items"]:
         click.echo("no movements")
+
+
+@movements.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: stdout)")
+@click.option("--from", "date_from", help="effective on or after (YYYY-MM-DD)")
+@click.option("--to", "date_to", help="effective on or before (YYYY-MM-DD)")
+@click.option("--type", "types", multiple=True, help="movement type (repeatable)")
+@click.option("--setting", help="URN, UKPRN, LAESTAB or part of a setting's name")
+@click.option("--setting-type", help="setting-types code")
+@click.option("--ap", is_flag=True, help="only movements into, out of or between alternative provision")
+@click.option("--unknown", is_flag=True, help="only destination-unknown and child-missing-education events")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def movements_export(
+    output: Path | None,
+    date_from: str | None,
+    date_to: str | None,
+    types: tuple[str, ...],
+    setting: str | None,
+    setting_type: str | None,
+    ap: bool,
+    unknown: bool,
+    fmt: str,
+) -> None:
+    """Download your area's movements (an LA) as CSV, newest first, with progress on stderr.
+
+    The filters are the LA movement page's; the summary (rows, file) is printed as text or JSON.
+    """
+    client, _ = _client()
+    chunks = client.export_movements(
+        **{"from": date_from, "to": date_to, "type": list(types) or None, "setting": setting},
+        settingType=setting_type,
+        ap="1" if ap else None,
+        unknown="1" if unknown else None,
+    )
+    target = output.with_name(output.name + ".part") if output else None
+    lines = 0
+    with (
+        open(target, "wb") if target else contextlib.nullcontext(sys.stdout.buffer) as out,
+        click.progressbar(length=0, label="exporting", file=sys.stderr, show_pos=True, show_percent=False) as bar,
+    ):
+        for chunk in chunks:
+            out.write(chunk)
+            lines += chunk.count(b"\r\n")
+            bar.pos = max(0, lines - 1)
+            bar.render_progress()
+    if target and output:
+        target.replace(output)  # a complete file or none: an interrupted export leaves only the .part
+    summary = {"rows": max(0, lines - 1), "file": str(output) if output else None}
+    if fmt == "json":
+        click.echo(json.dumps(summary), err=output is None)
+    else:
+        click.echo(f"exported {summary['rows']:,} movements" + (f" to {output}" if output else ""), err=True)

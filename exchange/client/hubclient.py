@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,30 +131,51 @@ class HubClient:
         text: bool = False,
     ) -> Any:
         """The JSON answer (or, with ``text``, the body as text); problem responses raise."""
-        headers = {"Accept": "text/plain" if text else "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             content_type = "application/json"
+        resp = self._send(method, path, "text/plain" if text else "application/json", data, content_type, params)
+        if text:
+            return resp.content.decode("utf-8", "replace")
+        return _json_body(resp.status_code, resp.content)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        accept: str,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        stream: bool = False,
+    ) -> Any:
+        """The hub's response (a problem response raises); with ``stream``, the body is not read yet."""
+        headers = {"Accept": accept}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         if content_type:
             headers["Content-Type"] = content_type
         clean = {k: v for k, v in (params or {}).items() if v is not None and v is not False}
         try:
             resp = self.http.request(
-                method, self.base_url + path, data=data, headers=headers, params=clean, timeout=self.timeout
+                method,
+                self.base_url + path,
+                data=data,
+                headers=headers,
+                params=clean,
+                timeout=self.timeout,
+                stream=stream,
             )
         except requests.RequestException as exc:
             raise ConfigError(
                 f"cannot reach the hub at {self.base_url}: {type(exc).__name__}",
                 hint="check SENDX_HUB_URL / the profile, and that `sendx serve` is running",
             ) from exc
-        if text and resp.status_code < 400:
-            return resp.content.decode("utf-8", "replace")
-        body = _json_body(resp.status_code, resp.content)
         if resp.status_code >= 400:
+            body = _json_body(resp.status_code, resp.content)
             raise _problem_error(resp.status_code, body if isinstance(body, dict) else {})
-        return body
+        return resp
 
     # -------------------------------------------------------------- API
 
@@ -185,6 +206,19 @@ class HubClient:
 
     def movements(self, **filters: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/movements", params={k.replace("date_", ""): v for k, v in filters.items()})
+
+    def export_movements(self, **filters: Any) -> Iterator[bytes]:
+        """Your area's movements (an LA) as CSV, in chunks as the hub streams them.
+
+        ``filters``: the LA pages' — ``from``, ``to``, ``type`` (a list), ``setting``,
+        ``settingType``, ``ap``, ``unknown``.
+        """
+        resp = self._send("GET", "/v1/movements/export", "text/csv", params=filters, stream=True)
+        with resp:
+            try:
+                yield from resp.iter_content(chunk_size=64 * 1024)
+            except requests.RequestException as exc:
+                raise ConfigError(f"the hub stopped sending the export: {type(exc).__name__}") from exc
 
     def lost_pupils(self, upn: str | None = None, status: str | None = None) -> dict[str, Any]:
         return self.request("GET", "/v1/lost-pupils", params={"upn": upn, "status": status})

@@ -31,6 +31,7 @@ from sendx.exchange.hub.api.openapi import build_openapi
 from sendx.exchange.hub.config import HubConfig, load_config, read_or_create_secret
 from sendx.exchange.hub.errors import register_error_handlers
 from sendx.exchange.hub.service import Hub
+from sendx.exchange.hub.service.area_facts import rebuild_area_facts
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.store.database import Store
 from sendx.validators.errors import ConfigError, SendxError
@@ -68,6 +69,7 @@ def build_hub(config: Mapping[str, Any] | None = None, *, migrate: bool = True) 
     hub.config = cfg
     if migrate:
         hub.upgrade_log()  # needs the storage key: the part of migration 0002 SQL cannot do
+        rebuild_area_facts(hub)  # once, after the migration that added them found records
     else:
         hub.adopt_previous_log()
     return hub

@@ -105,15 +105,16 @@ def fetch_entries(source: LogSource, size: int) -> list[bytes]:
     return [leaf for page in HubEntries(source).pages(0, size) for leaf in page][:size]
 
 
-def area_view(movements: Callable[[int, int], Mapping[str, Any]], la: str) -> AreaView:
-    """The movements the hub returns to LA ``la`` — ``movements(limit, offset)`` is one page of
-    ``/v1/movements`` — every page, as the commitments they open."""
+def area_view(movements: Callable[[int, str | None], Mapping[str, Any]], la: str) -> AreaView:
+    """The movements the hub returns to LA ``la`` — ``movements(limit, after)`` is one page of
+    ``/v1/movements`` (``after``: the previous page's ``next`` cursor, None for the first) —
+    every page, as the commitments they open."""
     commitments: dict[int, bytes] = {}
     damaged: dict[int, str] = {}
     erased: set[int] = set()
-    offset: int | None = 0
-    while offset is not None:
-        page = movements(_MOVEMENT_PAGE, offset)
+    after: str | None = None
+    while True:
+        page = movements(_MOVEMENT_PAGE, after)
         for item in page.get("items", []):
             index = _index(item)
             try:
@@ -123,7 +124,9 @@ def area_view(movements: Callable[[int, int], Mapping[str, Any]], la: str) -> Ar
         damaged.update((_index(d), str(d.get("problem"))) for d in page.get("damaged", []))
         erased.update(_index(e) for e in page.get("erased", []))
         nxt = page.get("next")
-        offset = nxt if isinstance(nxt, int) and nxt > offset else None
+        if not isinstance(nxt, str) or not nxt or nxt == after:  # the last page (or a hub going round)
+            break
+        after = nxt
     return AreaView(la, commitments, damaged, frozenset(erased))
 
 
@@ -257,7 +260,7 @@ def audit_log(
     if changed is not None:
         return LogVerification(False, (changed,), None, 0, state)
     log = HubEntries(source, which)
-    area = area_view(lambda limit, offset: source.movements(limit=limit, offset=offset), la) if la else None
+    area = area_view(lambda limit, after: source.movements(limit=limit, after=after), la) if la else None
     result = verify_log(log, offer.signed, offer.verifier, state, area=None if previous else area)
     if not result.ok or result.checkpoint is None:
         return result

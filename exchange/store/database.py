@@ -29,8 +29,10 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -52,6 +54,13 @@ __all__ = [
     "ROLES",
     "AccessLogEntry",
     "ApiToken",
+    "AreaDay",
+    "AreaLength",
+    "AreaMovement",
+    "AreaPlacement",
+    "AreaPlan",
+    "AreaState",
+    "AreaUnknown",
     "Base",
     "LogHead",
     "LogLeaf",
@@ -64,6 +73,7 @@ __all__ = [
     "PreviousLogEntry",
     "PreviousLogHead",
     "PreviousLogNode",
+    "Setting",
     "Store",
     "Transfer",
     "utcnow",
@@ -247,6 +257,161 @@ class Movement(Base):
     #: When retention erased its details (event, salt, identifiers); its log entry stays.
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------- the LA audit's facts
+# Kept as movements and plans are written (``exchange/hub/service/area_facts.py``), so an LA's
+# pages read sums over days and the rows they show, never the area's whole history.  No
+# column holds personal data: pupils appear only as the keyed UPN hash the movements table
+# already has, and a repeat as a keyed hash of what the movement said.
+
+
+class Setting(Base):
+    """A school, unit or college as movements name it (one row per distinct description)."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: SHA-256 of the setting object's canonical JSON: the same description, the same row.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    #: ``name.casefold()``: what the timeline's setting search matches part of.
+    name_folded: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(Text)
+    urn: Mapped[str | None] = mapped_column(Text)
+    ukprn: Mapped[str | None] = mapped_column(Text)
+    laestab: Mapped[str | None] = mapped_column(Text)
+
+
+class AreaMovement(Base):
+    """A movement as one LA's area sees it: one row per LA in the API's scope of the movement."""
+
+    __tablename__ = "area_movements"
+    __table_args__ = (
+        Index("ix_area_movements_page", "la", "day", "movement_id"),
+        Index("ix_area_movements_said", "said"),
+    )
+
+    movement_id: Mapped[int] = mapped_column(ForeignKey("movements.id"), primary_key=True)
+    la: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(String(40))
+    #: The event names a setting in this LA (``figures.touches_area``): on its pages and in its figures.
+    shown: Mapped[bool] = mapped_column(Boolean)
+    #: A later report of a movement already recorded: listed, not counted.
+    repeat: Mapped[bool] = mapped_column(Boolean)
+    flow: Mapped[int] = mapped_column(SmallInteger)
+    reintegrated: Mapped[bool] = mapped_column(Boolean)
+    unknown: Mapped[bool] = mapped_column(Boolean)
+    has_to: Mapped[bool] = mapped_column(Boolean)
+    ap: Mapped[bool] = mapped_column(Boolean)
+    from_setting: Mapped[int | None] = mapped_column(ForeignKey("settings.id"))
+    to_setting: Mapped[int | None] = mapped_column(ForeignKey("settings.id"))
+    #: Keyed hash of what the movement said (pupil, type, date, settings); None if malformed.
+    said: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+
+
+class AreaDay(Base):
+    """What one day's movements add to an area's figures (each movement counted once)."""
+
+    __tablename__ = "area_days"
+
+    la: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    movements: Mapped[int] = mapped_column(Integer, default=0)
+    into_ap: Mapped[int] = mapped_column(Integer, default=0)
+    out_of_ap: Mapped[int] = mapped_column(Integer, default=0)
+    reintegrated: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AreaPlacement(Base):
+    """One pupil's AP placement in an area: from entry to exit (None while open)."""
+
+    __tablename__ = "area_placements"
+    __table_args__ = (
+        Index("ix_area_placements_pupil", "la", "upn_hash"),
+        Index("ix_area_placements_end", "la", "end_day", "start_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    la: Mapped[str] = mapped_column(String(3))
+    upn_hash: Mapped[str] = mapped_column(String(64))
+    start_day: Mapped[dt.date] = mapped_column(Date)
+    end_day: Mapped[dt.date | None] = mapped_column(Date)
+    start_movement_id: Mapped[int] = mapped_column(ForeignKey("movements.id"))
+
+
+class AreaLength(Base):
+    """How many of an area's ended AP placements lasted ``days`` days (median and lengths chart)."""
+
+    __tablename__ = "area_lengths"
+
+    la: Mapped[str] = mapped_column(String(3), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+#: Text ordered by code point on every backend (SQLite's BINARY; PostgreSQL's "C", not the locale's).
+CODE_ORDER = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class AreaUnknown(Base):
+    """An unknown-destination case in an area: open from ``since`` until ``until`` (None: still open).
+
+    The overview lists the oldest open cases by (``since``, ``event_id``): the index serves
+    that order directly for the cases still open, so listing them never sorts them all.
+    """
+
+    __tablename__ = "area_unknown"
+    __table_args__ = (
+        Index("ix_area_unknown_pupil", "la", "upn_hash"),
+        Index("ix_area_unknown_open", "la", "until", "since", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    la: Mapped[str] = mapped_column(String(3))
+    upn_hash: Mapped[str] = mapped_column(String(64))
+    movement_id: Mapped[int] = mapped_column(ForeignKey("movements.id"))
+    #: The event id of the movement that opened the case (not personal: the hub's movement ids).
+    event_id: Mapped[str] = mapped_column(CODE_ORDER)
+    since: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AreaPlan(Base):
+    """The latest version of an EHC plan an LA issued through the hub, as its timeliness figures see it."""
+
+    __tablename__ = "area_plans"
+
+    #: The LA of the LA participant that sent the plan.
+    sender_la: Mapped[str] = mapped_column(String(3), primary_key=True)
+    #: Keyed hash of the plan's ``planId`` (or of the transfer id when it has none).
+    plan_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"))
+    #: The plan's own ``la.code``: it counts for its sender's LA only when they agree.
+    plan_la: Mapped[str | None] = mapped_column(Text)
+    issued: Mapped[bool] = mapped_column(Boolean)
+    within: Mapped[bool] = mapped_column(Boolean)
+    excepted: Mapped[bool] = mapped_column(Boolean)
+    late: Mapped[bool] = mapped_column(Boolean)
+    tracked: Mapped[bool] = mapped_column(Boolean)
+    overdue_from: Mapped[dt.date | None] = mapped_column(Date)
+    overdue_until: Mapped[dt.date | None] = mapped_column(Date)
+    overdue_after_5: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AreaState(Base):
+    """One row: whether the area facts still have to be built from the stored records.
+
+    Building them needs the storage key, which the database never sees, so a migration that
+    adds them on a hub with records leaves ``rebuild`` set and the hub builds them at start.
+    """
+
+    __tablename__ = "area_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rebuild: Mapped[bool] = mapped_column(Boolean)
+    built_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class LogHead(Base):

@@ -81,6 +81,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/v1/movements"): Route(RECORDERS, "/v1/movements", _own_movement),
     ("GET", "/v1/movements"): Route(RECORDERS, "/v1/movements"),
+    ("GET", "/v1/movements/export"): Route(LA, "/v1/movements/export"),
     ("POST", "/v1/validate"): Route(ANY, "/v1/validate", lambda a: example("ehcp")),
     ("POST", "/fhir/$validate"): Route(
         ANY, "/fhir/$validate", lambda a: {"resourceType": "Bundle", "type": "document"}

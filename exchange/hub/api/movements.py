@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from sendx.exchange.audit.figures import movements_csv_lines
 from sendx.exchange.hub.api._http import (
     POSITIVE,
     caller,
@@ -17,6 +18,7 @@ from sendx.exchange.hub.api._http import (
     with_policy,
 )
 from sendx.exchange.hub.service.policy import MOVEMENTS
+from sendx.exchange.store import utcnow
 
 bp = Blueprint("movements", __name__)
 TAG = "movements"
@@ -40,9 +42,21 @@ def list_movements() -> Response:
         ap=query_bool("ap"),
         upn=request.args.get("upn") or None,
         limit=query_int("limit", 100, minimum=1) or 100,
-        offset=query_int("offset", 0) or 0,
+        after=request.args.get("after") or None,
     )
     return json_response(body)
+
+
+@bp.get("/v1/movements/export")
+def export() -> Response:
+    """An LA's area as CSV — what the LA pages' CSV link gives — streamed as it is read."""
+    rows = hub().area_export(caller(), request.args)
+    name = f"sendx-movements-{utcnow().date().isoformat()}.csv"
+    return Response(
+        movements_csv_lines(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 OPENAPI = {
@@ -60,8 +74,24 @@ OPENAPI = {
                 ("ap", "query", "boolean", False),
                 ("upn", "query", "string", False),
                 ("limit", "query", POSITIVE, False),
-                ("offset", "query", "integer", False),
+                ("after", "query", "string", False),
             ),
         ),
-    }
+    },
+    "/v1/movements/export": {
+        "get": op(
+            "Export movements as CSV",
+            tag=TAG,
+            content="text/csv",
+            params=(
+                ("from", "query", "date", False),
+                ("to", "query", "date", False),
+                ("type", "query", "string", False),
+                ("setting", "query", "string", False),
+                ("settingType", "query", "string", False),
+                ("ap", "query", "boolean", False),
+                ("unknown", "query", "boolean", False),
+            ),
+        )
+    },
 }

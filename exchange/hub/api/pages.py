@@ -26,8 +26,11 @@ filters by area.  These routes are web pages, not the JSON API (``/openapi.json`
   receive plans).  It reads the transfer through ``Hub.get_transfer``: only its sender or
   recipient sees it, and the read is in the access log like any other.
 
-The overview's figures are ``sendx.exchange.audit.figures.la_metrics`` on today's date, or on ``?asOf=YYYY-MM-DD``
-(the date open placements and open cases are measured to), so a past overview can be reproduced.
+The overview's figures are ``sendx.exchange.audit.figures.la_metrics`` in meaning, read from the
+area facts the hub keeps (``Hub.area_figures``) on today's date, or on ``?asOf=YYYY-MM-DD`` (the
+date open placements and open cases are measured to), so a past overview can be reproduced.
+The movement page is one page of the timeline (``?older=`` / ``?newer=`` cursors) and the CSV
+is streamed a batch at a time: no view reads, or decrypts, more than it shows.
 """
 
 from __future__ import annotations
@@ -48,10 +51,9 @@ from flask import Blueprint, Flask, Response, g, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from sendx.adapters.html import render_plan
-from sendx.exchange.audit.figures import MovementFilter, la_metrics, paginate
+from sendx.exchange.audit.figures import MovementFilter, movements_csv_lines
 from sendx.exchange.audit.pages import (
     LA_URLS,
-    movements_csv_for,
     render_access,
     render_dashboard,
     render_home,
@@ -99,8 +101,7 @@ _ROLE_NAMES = {
 #: Who may sign in to the pages: every participant but the hub admin, who has none.
 _PAGE_ROLES = frozenset({"school", "college", "health", "la"})
 _PAGE_SIZE = 200  # the service's largest page of access-log entries
-#: The log indices of damaged movement rows left out of a CSV download.
-DAMAGED_HEADER = "Sendx-Damaged-Entries"
+_MAX_CASES = 50  # open unknown-destination cases listed on the overview (the oldest)
 _TITLES = {
     400: "There is a problem with the request",
     401: "You need to sign in",
@@ -365,46 +366,42 @@ def la_root() -> Response:
 @_la_page
 def dashboard(la: Participant) -> Response:
     as_of = query_date("asOf") or utcnow().date()
-    records = hub().area_records(la, plans=True)
-    metrics = la_metrics(
-        records["movements"],
-        la_code=str(la.la),
-        as_of=as_of,
-        ehcps=records["plans"],
-        lost_ctfs_waiting=records["lostFilesWaiting"],
-    )
-    return _html(render_dashboard(metrics, damaged=records["damaged"], **_context(la)))
-
-
-def _query_is_valid(la: Participant) -> bool:
-    try:
-        MovementFilter.from_query(str(la.la), request.args)
-        paginate([], request.args.get("page"))
-    except InputError:
-        return False
-    return True
+    metrics = hub().area_figures(la, as_of=as_of, max_cases=_MAX_CASES)
+    return _html(render_dashboard(metrics, max_cases=_MAX_CASES, **_context(la)))
 
 
 @bp.get("/la/movements")
 @_la_page
 def movements(la: Participant) -> Response:
-    # The page shows a bad filter as an error summary itself; the status says so too.
-    status = 200 if _query_is_valid(la) else 400
-    records = hub().area_records(la)
-    page = render_movements(records["movements"], query=request.args, damaged=records["damaged"], **_context(la))
-    return _html(page, status)
+    # The page shows a bad filter or cursor as an error summary itself; the status says so too.
+    try:
+        flt = MovementFilter.from_query(str(la.la), request.args)
+        page = hub().area_movements(
+            la, flt, older=request.args.get("older") or None, newer=request.args.get("newer") or None
+        )
+    except InputError as exc:
+        return _html(render_movements([], query=request.args, error=exc.message, **_context(la)), 400)
+    damaged = [{"logIndex": e["logIndex"], "problem": e["problem"]} for e in page.items if e.get("damaged")]
+    body = render_movements(
+        page.items, query=request.args, newer=page.newer, older=page.older, damaged=damaged, **_context(la)
+    )
+    return _html(body)
 
 
 @bp.get("/la/movements.csv")
 @_la_page
 def movements_csv(la: Participant) -> Response:
-    records = hub().area_records(la)
-    body = movements_csv_for(records["movements"], la={"code": la.la}, query=request.args)
+    """Every movement the filter shows, streamed as it is read: a batch of rows in memory at a time.
+
+    The generator needs no request context (it holds the hub and the filter), so none is kept
+    alive while a slow client downloads."""
+    lines = movements_csv_lines(hub().area_export(la, request.args))
     name = f"sendx-movements-{la.la}-{utcnow().date().isoformat()}.csv"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if records["damaged"]:  # left out of the file; named so that a reader of the download is told
-        headers[DAMAGED_HEADER] = ",".join(str(d["logIndex"]) for d in records["damaged"])
-    return Response(body, mimetype="text/csv", headers=headers)
+    return Response(
+        lines,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _checkpoint() -> tuple[str, int]:
@@ -435,7 +432,7 @@ def _verify(la: Participant) -> tuple[str | None, dict[str, Any]]:
     except (InputError, TypeError):
         seen = None
     try:
-        area = area_view(lambda limit, offset: h.movements(la, limit=limit, offset=offset), str(la.la))
+        area = area_view(lambda limit, after: h.movements(la, limit=limit, after=after), str(la.la))
         with h.store.read() as s:  # one transaction: the checkpoint and the entries agree in time
             log = open_log(s)
             size = log.size

@@ -4,6 +4,7 @@ the answer type (``Result``), role checks and the small formatting helpers.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -18,7 +19,7 @@ from sendx.exchange.hub.service.throttle import TokenThrottle
 from sendx.exchange.store import AccessLogEntry, LogLeaf, LostPupil, Movement, Participant, Store, Transfer
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
-from sendx.validators.errors import ForbiddenError, NotFoundError
+from sendx.validators.errors import ForbiddenError, InputError, NotFoundError
 
 #: The longest page any listing returns.
 MAX_PAGE = 200
@@ -113,6 +114,23 @@ def la_of(s: Session, pid: str | None) -> str | None:
 
 def canonical_hash(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def encode_cursor(day: dt.date, movement_id: int) -> str:
+    """A position in a movement list: an opaque token for a query string."""
+    return base64.urlsafe_b64encode(f"{day.isoformat()}.{movement_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, where: str) -> tuple[dt.date, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        day, mid = raw.split(".", 1)
+        position = dt.date.fromisoformat(day), int(mid)
+    except (ValueError, UnicodeDecodeError):
+        position = None
+    if position is None or not 0 <= position[1] < 2**63:
+        raise InputError(f"the paging cursor {where!r} is not valid", where=where)
+    return position
 
 
 def iso(value: dt.datetime | None) -> str | None:

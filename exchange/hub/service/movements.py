@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,8 +21,18 @@ from sendx import validators
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.errors import InvalidDocumentError
 from sendx.exchange.hub.service import policy
-from sendx.exchange.hub.service._base import MAX_PAGE, HubBase, Result, canonical_hash, iso, require
-from sendx.exchange.store import LogLeaf, Movement, Participant, utcnow
+from sendx.exchange.hub.service._base import (
+    MAX_PAGE,
+    HubBase,
+    Result,
+    canonical_hash,
+    decode_cursor,
+    encode_cursor,
+    iso,
+    require,
+)
+from sendx.exchange.hub.service.area_facts import index_movements
+from sendx.exchange.store import AreaMovement, LogLeaf, Movement, Participant, utcnow
 from sendx.exchange.store.atrest import Cipher
 from sendx.exchange.trust.canonical import canonical_json
 from sendx.validators.errors import ConflictError, InputError, SendxError
@@ -92,50 +102,58 @@ class Movements(HubBase):
         ap: bool = False,
         upn: str | None = None,
         limit: int = 100,
-        offset: int = 0,
+        after: str | None = None,
     ) -> dict[str, Any]:
+        """The movements in the caller's scope, oldest first, ``limit`` at a time: ``next`` is the
+        cursor (``after``) of the following page, read by keyset over indexed columns."""
         require(caller, "school", "college", "la")
-        q = select(Movement).where(in_scope(caller))
+        m = Movement.__table__
+        # An LA's scope: movements from, to or recorded in its area (a row each in the area index).
+        if caller.role == "la":
+            a = AreaMovement.__table__
+            q = select(m, a.c.day).join(a, and_(a.c.movement_id == m.c.id, a.c.la == caller.la))
+            day, key = a.c.day, a.c.movement_id
+        else:
+            q = select(m, m.c.effective_date.label("day")).where(in_scope(caller))
+            day, key = m.c.effective_date, m.c.id
         if type:
-            q = q.where(Movement.type == type)
+            q = q.where(m.c.type == type)
         if date_from:
-            q = q.where(Movement.effective_date >= date_from)
+            q = q.where(day >= date_from)
         if date_to:
-            q = q.where(Movement.effective_date <= date_to)
+            q = q.where(day <= date_to)
         if ap:
-            q = q.where(or_(Movement.from_ap.is_(True), Movement.to_ap.is_(True)))
+            q = q.where(or_(m.c.from_ap.is_(True), m.c.to_ap.is_(True)))
         if upn:
-            q = q.where(Movement.upn_hash == self.cipher.index(upn))
+            q = q.where(m.c.upn_hash == self.cipher.index(upn))
+        if after:
+            since, last = decode_cursor(after, "after")
+            q = q.where(day >= since, or_(day > since, key > last))
         limit = max(1, min(limit, MAX_PAGE))
-        q = q.order_by(Movement.effective_date, Movement.id).offset(max(0, offset)).limit(limit + 1)
         with self.store.read() as s:
-            rows = list(s.scalars(q))
-            leaves = logged_leaves(s, [m.log_index for m in rows[:limit]])
+            rows = s.execute(q.order_by(day, key).limit(limit + 1)).all()
+            leaves = logged_leaves(s, [r.log_index for r in rows[:limit]])
         items, damaged, erased = [], [], []
-        for m in rows[:limit]:
-            if m.erased_at is not None:  # retention: the details are gone, the log entry stays
-                erased.append({"logIndex": m.log_index, "erasedAt": iso(m.erased_at)})
+        for r in rows[:limit]:
+            if r.erased_at is not None:  # retention: the details are gone, the log entry stays
+                erased.append({"logIndex": r.log_index, "erasedAt": iso(r.erased_at)})
                 continue
-            event, problem = open_logged(self.cipher, m, leaves.get(m.log_index))
+            event, problem = open_logged(self.cipher, r, leaves.get(r.log_index))
             if problem is not None:
-                damaged.append({"logIndex": m.log_index, "problem": problem})
+                damaged.append({"logIndex": r.log_index, "problem": problem})
                 continue
             items.append(
                 {
                     "event": event,
-                    "salt": base64.b64encode(m.salt).decode("ascii"),
-                    "logIndex": m.log_index,
-                    "recordedBy": m.recorded_by,
-                    "transferId": m.transfer_id,
-                    "recorded": iso(m.created_at),
+                    "salt": base64.b64encode(r.salt).decode("ascii"),
+                    "logIndex": r.log_index,
+                    "recordedBy": r.recorded_by,
+                    "transferId": r.transfer_id,
+                    "recorded": iso(r.created_at),
                 }
             )
-        return {
-            "items": items,
-            "damaged": damaged,
-            "erased": erased,
-            "next": offset + limit if len(rows) > limit else None,
-        }
+        nxt = encode_cursor(rows[limit - 1].day, rows[limit - 1].id) if len(rows) > limit else None
+        return {"items": items, "damaged": damaged, "erased": erased, "next": nxt}
 
     def movement_opening(self, caller: Participant, index: int) -> dict[str, Any] | None:
         """The event and salt behind log entry ``index`` (with the leaf), for a caller in its scope.
@@ -176,7 +194,8 @@ def log_rows(
 ) -> list[int]:
     """With the head locked and advanced past them from ``size``: insert the movement rows, append their leaves."""
     values = [_movement_values(hub, recorder, e, salt, transfer_id, size + n) for n, (e, salt) in enumerate(salted)]
-    db.execute(_INSERT_MOVEMENTS, values)  # one statement; the event-id constraint fires here
+    ids = db.execute(_INSERT_MOVEMENTS, values).scalars().all()  # one statement; the event-id constraint fires here
+    index_movements(hub, db, [(i, e, v) for i, (e, _), v in zip(ids, salted, values, strict=True)])
     _seams.log_append(db, size, leaves)
     return [size + n for n in range(len(values))]
 
@@ -278,4 +297,4 @@ def in_area(la: str | None) -> Any:
     return or_(Movement.from_la == la, Movement.to_la == la, Movement.school_la == la)
 
 
-_INSERT_MOVEMENTS = Movement.__table__.insert()
+_INSERT_MOVEMENTS = Movement.__table__.insert().returning(Movement.__table__.c.id, sort_by_parameter_order=True)

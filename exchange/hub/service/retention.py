@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from sendx.exchange.hub.config import DEFAULT_RETENTION_YEARS
 from sendx.exchange.hub.service._base import HubBase
 from sendx.exchange.hub.service.movements import movement_aad
-from sendx.exchange.store import AccessLogEntry, Movement, utcnow
+from sendx.exchange.store import AccessLogEntry, AreaMovement, AreaPlacement, AreaUnknown, Movement, utcnow
 from sendx.validators.errors import SendxError
 
 __all__ = ["ERASED", "Retention", "retain_until"]
@@ -130,6 +130,15 @@ class Retention(HubBase):
                     .where(Movement.id.in_(ids), Movement.erased_at.is_(None))
                     .values(**_ERASE, erased_at=now)
                 )
+                # The area facts' copies go too (the figures they add up stay): the keyed hashes
+                # of the pupil and of what was said, and the settings the movement named.
+                s.execute(
+                    update(AreaMovement)
+                    .where(AreaMovement.movement_id.in_(ids))
+                    .values(said=None, from_setting=None, to_setting=None)
+                )
+                s.execute(update(AreaPlacement).where(AreaPlacement.start_movement_id.in_(ids)).values(upn_hash=""))
+                s.execute(update(AreaUnknown).where(AreaUnknown.movement_id.in_(ids)).values(upn_hash=""))
                 records = [
                     {
                         "participant_id": None,

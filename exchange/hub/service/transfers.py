@@ -33,6 +33,7 @@ from sendx.exchange.hub.service._base import (
     la_of,
     setting_of,
 )
+from sendx.exchange.hub.service.area_facts import index_plan
 from sendx.exchange.hub.service.movements import SALT_BYTES, area_codes, log_rows
 from sendx.exchange.hub.service.policy import Submission
 from sendx.exchange.store import AccessLogEntry, LostPupil, Participant, ParticipantKey, Transfer, utcnow
@@ -64,6 +65,7 @@ class _Prepared:
     events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, salt)
     leaves: list[bytes] = field(default_factory=list)
     lost: list[dict[str, Any]] = field(default_factory=list)  # lost-pupil rows, each with its own file
+    plan: dict[str, Any] | None = None  # an EHC plan an LA sends: kept for its timeliness figures
 
 
 class Transfers(HubBase):
@@ -155,6 +157,8 @@ class Transfers(HubBase):
             conn.execute(_INSERT_LOST, prepared.lost)
         if size is not None:
             log_rows(self, conn, size, caller, prepared.events, prepared.leaves, prepared.transfer_id)
+        if prepared.plan is not None:
+            index_plan(self, conn, caller, prepared.transfer_id, prepared.plan)
         return transfer_summary(SimpleNamespace(**row))
 
     def _replay(self, db: Session | Connection, sender: str, key: str, request_hash: str) -> Result | None:
@@ -227,6 +231,7 @@ class Transfers(HubBase):
             events=salted,
             leaves=[_seams.movement_leaf(e, salt, area_codes(caller, e)) for e, salt in salted],
             lost=self._pool_rows(tid, caller, envelope["document"].encode("utf-8"), ctf, pool) if ctf and pool else [],
+            plan=envelope["document"] if kind == "ehcp" and caller.role == "la" else None,
         )
 
     def _pool_rows(

@@ -9,9 +9,8 @@ import re
 
 import pytest
 
-from sendx.exchange.audit.figures import la_metrics, synthetic_history, touches_area
+from sendx.exchange.audit.figures import MovementFilter, la_metrics, movements_csv, synthetic_history, touches_area
 from sendx.exchange.audit.pages import (
-    movements_csv_for,
     render_access,
     render_dashboard,
     render_log,
@@ -43,7 +42,7 @@ def test_every_page_is_well_structured(history) -> None:
     for html in (
         render_sign_in(),
         render_dashboard(m, la=LA),
-        render_movements(history.events, la=LA, query={}),
+        render_movements(history.events[:50], la=LA, query={}, older="cursor"),
         render_log(la=LA, checkpoint="log\n1\nabc=\n"),
         render_access([], la=LA),
     ):
@@ -51,7 +50,7 @@ def test_every_page_is_well_structured(history) -> None:
 
 
 def test_movements_page_never_shows_another_area(history) -> None:
-    html = render_movements(history.events, la=LA, query={}, per_page=1000)
+    html = render_movements(history.events, la=LA, query={})
     other = [e["pupil"]["upn"] for e in history.events if not touches_area(e, "330")]
     mine = [e["pupil"]["upn"] for e in history.events if touches_area(e, "330")]
     assert other and mine
@@ -62,29 +61,40 @@ def test_movements_page_never_shows_another_area(history) -> None:
 
 
 def test_csv_link_carries_exactly_the_filter(history) -> None:
-    query = {"ap": "1", "from": "2025-10-01", "type": "ap-placement-start", "page": "1"}
-    html = render_movements(history.events, la=LA, query=query)
+    query = {"ap": "1", "from": "2025-10-01", "type": "ap-placement-start"}
+    page = MovementFilter.from_query("330", query).apply(history.events)
+    html = render_movements(page, la=LA, query=query)
     href = re.search(r'class="button" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert href == "/la/movements.csv?from=2025-10-01&type=ap-placement-start&ap=1"
     from urllib.parse import parse_qs, urlsplit
 
-    rows = list(
-        csv.DictReader(io.StringIO(movements_csv_for(history.events, la=LA, query=parse_qs(urlsplit(href).query))))
-    )
-    shown = re.search(r"Showing 1 to \d+ of (\d+)", html)
-    assert shown and len(rows) == int(shown.group(1))
+    again = MovementFilter.from_query("330", parse_qs(urlsplit(href).query))
+    rows = list(csv.DictReader(io.StringIO(movements_csv(again.apply(history.events)))))
+    assert f"Showing {len(rows)} movements matching the filters, newest first." in html
     assert all(r["type"] == "ap-placement-start" and r["effectiveDate"] >= "2025-10-01" for r in rows)
     assert all("330" in (r["fromLa"], r["toLa"]) for r in rows)
 
 
 def test_movements_paging_keeps_filters(history) -> None:
-    html = render_movements(history.events, la=LA, query={"ap": "1"}, per_page=5)
-    assert 'href="/la/movements?ap=1&amp;page=2"' in html
-    assert "Page 1 of" in html
+    page = MovementFilter.from_query("330", {"ap": "1"}).apply(history.events)[:5]
+    html = render_movements(page, la=LA, query={"ap": "1", "older": "abc"}, newer="NEW", older="OLD")
+    assert '<a href="/la/movements?ap=1&amp;newer=NEW" rel="prev">Newer movements</a>' in html
+    assert '<a href="/la/movements?ap=1&amp;older=OLD" rel="next">Older movements</a>' in html
+    assert "Showing 5 movements matching the filters, newest first, on this page." in html
+    first = render_movements(page, la=LA, query={"ap": "1"})
+    assert "rel=" not in first and "Pages of results" not in first
+
+
+def test_a_damaged_row_is_listed_with_its_log_index(history) -> None:
+    damaged = {"eventId": "EV-9", "type": "leave", "effectiveDate": "2025-10-01", "damaged": True, "logIndex": 41}
+    html = render_movements([history.events[0], damaged], la=LA, query={})
+    assert "This record could not be opened" in html and "entry 41 of the movement log" in html
+    assert history.events[0]["pupil"]["upn"] in html
 
 
 def test_bad_query_is_shown_not_raised(history) -> None:
     html = render_movements(history.events, la=LA, query={"from": "yesterday"})
+    assert history.events[0]["pupil"]["upn"] not in html
     assert "There is a problem with the filters" in html and "&#39;from&#39; must be a date" in html
     assert "No movements match." in html
 

@@ -41,7 +41,7 @@ def test_a_ctf_over_the_size_limit_is_refused_and_not_left_behind(tmp_path: Path
     assert r.returncode == 2 and b"CTF size limit of 200,000 bytes" in r.stderr and not out.exists()
 
 
-@pytest.mark.parametrize(("kind", "name"), [("ehcp", "planId"), ("passport", "passportId")])
+@pytest.mark.parametrize(("kind", "name"), [("ehcp", "planId"), ("passport", "passportId"), ("movements", "eventId")])
 def test_generate_json_documents_one_file_each(run_cli, tmp_path: Path, kind: str, name: str) -> None:
     out = tmp_path / kind
     r = run_cli("generate", kind, "--count", "5", "--seed", "9", "-o", out)
@@ -50,13 +50,26 @@ def test_generate_json_documents_one_file_each(run_cli, tmp_path: Path, kind: st
     assert len(files) == 5
     for f in files:
         report = validators.validate(f)
-        assert report.kind == kind and report.valid, [i.to_dict() for i in report.issues]
+        assert report.kind == kind.rstrip("s") and report.valid, [i.to_dict() for i in report.issues]
         assert f.stem == json.loads(f.read_text())[name]
 
 
-@pytest.mark.parametrize("kind", ["ehcp", "passport"])
+@pytest.mark.parametrize("kind", ["ehcp", "passport", "movements"])
 def test_generate_json_to_stdout(run_cli, kind: str) -> None:
     one = run_cli("generate", kind, "--as-of", "2026-10-01")
     assert validators.validate(one.stdout.encode()).valid
     lines = run_cli("generate", kind, "--count", "3").stdout.splitlines()
     assert len(lines) == 3 and all(validators.validate(line.encode()).valid for line in lines)
+
+
+def test_generate_movements_touch_the_area_asked_the_same_for_the_same_seed(run_cli) -> None:
+    first = run_cli("generate", "movements", "--count", "40", "--seed", "4", "--la", "331", "--as-of", "2026-10-01")
+    again = run_cli("generate", "movements", "--count", "40", "--seed", "4", "--la", "331", "--as-of", "2026-10-01")
+    events = [json.loads(line) for line in first.stdout.splitlines()]
+    assert first.stdout == again.stdout and len(events) == 40
+    assert all(validators.validate(e, "movement").valid for e in events)
+    ends = [e.get(k) or {} for e in events for k in ("from", "to")]
+    assert all(any(end.get("la") == "331" for end in (e.get("from") or {}, e.get("to") or {})) for e in events), ends[
+        :4
+    ]
+    assert all("2023-09-01" <= e["effectiveDate"] < "2026-09-01" for e in events)

@@ -204,10 +204,12 @@ def populate_areas(hub: Any, actors: dict[str, Actor], history: SyntheticHistory
 def movements_by_index(client: Any) -> dict[int, dict[str, Any]]:
     """Every movement in a ``HubClient``'s scope, by log index (every page; none damaged)."""
     out: dict[int, dict[str, Any]] = {}
-    offset: int | None = 0
-    while offset is not None:
-        page = client.movements(limit=200, offset=offset)
+    after: str | None = None
+    while True:
+        page = client.movements(limit=200, after=after)
         assert not page["damaged"], page["damaged"]
         out.update((item["logIndex"], item) for item in page["items"])
-        offset = page["next"]
+        if page["next"] is None:
+            break
+        after = page["next"]
     return out

@@ -143,6 +143,7 @@ def test_fhir_validate_refuses_what_is_not_a_resource(client, world, body):
         "/v1/transfers/a%00b",
         "/v1/participants/%00/keys",
         "/v1/movements?type=%00",
+        "/v1/movements/export?setting=%00",  # found by schemathesis: it cut a streamed 200 short
         "/v1/access-log?transfer=%00",
     ],
 )
@@ -163,7 +164,7 @@ def test_nul_characters_in_a_body_are_bad_input(client, world):
 @pytest.mark.parametrize(
     "url",
     [
-        "/v1/movements?offset=99999999999999999999",
+        "/v1/movements?after=99999999999999999999",
         "/v1/access-log?offset=9223372036854775808",
         "/v1/movements?ap=maybe",
         "/v1/inbox?status=leave%00",

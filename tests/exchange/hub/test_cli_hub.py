@@ -142,3 +142,56 @@ def test_admin_token_revoke_one_or_all(live, run_cli):
     r = run_cli("admin", "token", "revoke", "--participant", "la-330", "--format", "json")
     assert json.loads(r.output)["revoked"] == 2 and {status(second), status(third)} == {401}
     assert run_cli("admin", "token", "revoke", "--participant", "nobody").exit_code == 2
+
+
+def test_movements_export_writes_the_areas_csv_with_progress(live, run_cli, monkeypatch, tmp_path):
+    import csv
+    import io
+
+    from sendx.exchange.hub import build_hub, create_app
+    from sendx.exchange.hub.service.movements import append_movements
+    from sendx.exchange.synth.movements import synthetic_movements
+
+    hub = build_hub()
+    hub.add_participant("la-330", "la", "Northfield Council", la="330")
+    hub.add_participant("school-145832", "school", "Kingsbridge", urn="145832", laestab="3304001")
+    la = hub.authenticate(hub.new_token("la-330"))
+    events = list(synthetic_movements(1200, seed=4, la="330"))
+    with hub.store.write() as s:
+        append_movements(hub, s, la, events, None)
+    tokens = {p: hub.new_token(p) for p in ("la-330", "school-145832")}
+    app = create_app({"SENDX_AUTO_MIGRATE": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("SENDX_HUB_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("SENDX_TOKEN", tokens["la-330"])
+        monkeypatch.setenv("SENDX_PARTICIPANT", "la-330")
+        out = tmp_path / "area.csv"
+        r = run_cli("movements", "export", "-o", out, "--ap", "--format", "json")
+        assert r.exit_code == 0, r.output
+        assert "exporting" in r.stderr
+        rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+        assert json.loads(r.stdout) == {"rows": len(rows), "file": str(out)}
+        api = app.test_client().get(
+            "/v1/movements/export?ap=1", headers={"Authorization": f"Bearer {tokens['la-330']}"}
+        )
+        assert out.read_bytes() == api.data and api.mimetype == "text/csv"
+        assert 100 < len(rows) < len(events) and all("true" in (r["fromAp"], r["toAp"]) for r in rows)
+        assert [r["effectiveDate"] for r in rows] == sorted((r["effectiveDate"] for r in rows), reverse=True)
+        assert not (tmp_path / "area.csv.part").exists()
+
+        everything = run_cli("movements", "export")  # to stdout
+        assert everything.exit_code == 0 and f"exported {len(events):,} movements" in everything.stderr
+        assert everything.stdout_bytes.count(b"\r\n") == len(events) + 1
+
+        bad = run_cli("movements", "export", "--type", "teleport", "-o", tmp_path / "x.csv")
+        assert bad.exit_code == 2 and "teleport" in bad.output and not (tmp_path / "x.csv").exists()
+        monkeypatch.setenv("SENDX_TOKEN", tokens["school-145832"])
+        monkeypatch.setenv("SENDX_PARTICIPANT", "school-145832")
+        refused = run_cli("movements", "export")
+        assert refused.exit_code != 0 and "role la" in refused.output
+    finally:
+        server.shutdown()
+        hub.store.dispose()

@@ -24,7 +24,7 @@ from sendx.exchange.log.checkpoint import Signer, Verifier
 from sendx.exchange.log.leaves import MovementLeaf, parse_leaf
 from sendx.exchange.log.receipt import open_receipt
 from sendx.exchange.log.verify import VerifierState
-from sendx.exchange.store.database import LogLeaf, LogNode, Movement
+from sendx.exchange.store.database import AreaMovement, LogLeaf, LogNode, Movement
 from sendx.exchange.store.lognodes import append_leaves
 
 EVENTS = 8
@@ -198,15 +198,25 @@ def test_log_verify_index_past_the_end_is_a_usage_error(live, run_cli, monkeypat
 # ------------------------------------------------------------------ an LA's audit covers its area
 
 
+def _row_id(s, index: int) -> int:
+    return s.scalar(select(Movement.id).where(Movement.log_index == index))
+
+
 def _rescope(hub, world) -> int:
+    """The row and its place in the area index (what the LA's reads select by) moved to LA 331."""
     with hub.store.write() as s:
-        s.execute(update(Movement).where(Movement.log_index == 2).values(from_la="331", to_la="331", school_la="331"))
+        mid = _row_id(s, 2)
+        s.execute(update(Movement).where(Movement.id == mid).values(from_la="331", to_la="331", school_la="331"))
+        s.execute(delete(AreaMovement).where(AreaMovement.movement_id == mid, AreaMovement.la == "331"))
+        s.execute(update(AreaMovement).where(AreaMovement.movement_id == mid).values(la="331"))
     return 2
 
 
 def _delete_row(hub, world) -> int:
     with hub.store.write() as s:
-        s.execute(delete(Movement).where(Movement.log_index == 5))
+        mid = _row_id(s, 5)
+        s.execute(delete(AreaMovement).where(AreaMovement.movement_id == mid))
+        s.execute(delete(Movement).where(Movement.id == mid))
     return 5
 
 
@@ -261,8 +271,11 @@ def test_a_movement_re_scoped_into_the_area_is_named(live, app, hub, world):
     doc["to"] = {"name": "Hilltop Annexe", "urn": "140002", "la": "331", "ap": True}
     index = post_json(client, "/v1/movements", doc, other).json["logIndex"]
     assert audit_log(live, VerifierState(), la="330").ok
-    with hub.store.write() as s:
-        s.execute(update(Movement).where(Movement.log_index == index).values(to_la="330"))
+    with hub.store.write() as s:  # the row, and a place in LA 330's area index beside LA 331's
+        mid = _row_id(s, index)
+        s.execute(update(Movement).where(Movement.id == mid).values(to_la="330"))
+        theirs = s.execute(select(AreaMovement.__table__).where(AreaMovement.movement_id == mid)).mappings().first()
+        s.execute(AreaMovement.__table__.insert().values({**theirs, "la": "330"}))
     result = audit_log(live, VerifierState(), la="330")
     assert not result.ok and [(p.kind, p.index) for p in result.problems] == [("re-scoped", index)]
 

@@ -77,14 +77,14 @@ def _csv(client, query: str) -> list[dict[str, str]]:
 
 
 def _api(client, actor, query: str) -> list[dict[str, Any]]:
-    items, offset = [], 0
+    items, after = [], ""
     while True:
-        r = client.get(f"/v1/movements?{query}&limit=200&offset={offset}", headers=actor.headers)
+        r = client.get(f"/v1/movements?{query}&limit=200{after}", headers=actor.headers)
         assert r.status_code == 200, r.json
         items += r.json["items"]
         if r.json["next"] is None:
             return items
-        offset = r.json["next"]
+        after = f"&after={r.json['next']}"
 
 
 # ------------------------------------------------------------------ signing in and out

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from sendx.exchange.hub.service.retention import ERASED, retain_until
 from sendx.exchange.log.verify import verify_log
-from sendx.exchange.store import Movement
+from sendx.exchange.store import AreaMovement, AreaPlacement, AreaUnknown, Movement
 from sendx.exchange.store.lognodes import open_log
 from sendx.validators.errors import ConfigError
 
@@ -68,6 +68,11 @@ def test_dry_run_then_apply_erases_details_keeps_the_log_and_records_it(client, 
     with hub.store.read() as s:
         gone = s.scalars(select(Movement).where(Movement.log_index == indices["born"])).one()
         assert (gone.ciphertext, gone.salt, gone.upn_hash, gone.from_urn) == (b"", b"", "", None)
+        indexed = s.execute(select(AreaMovement).where(AreaMovement.movement_id == gone.id)).scalars().all()
+        assert indexed and all((a.said, a.from_setting, a.to_setting) == (None, None, None) for a in indexed)
+        started = s.scalars(select(AreaPlacement.upn_hash).where(AreaPlacement.start_movement_id == gone.id)).all()
+        assert started and set(started) == {""}  # the placement it began is counted, nobody's
+        assert set(s.scalars(select(AreaUnknown.upn_hash).where(AreaUnknown.movement_id == gone.id))) <= {""}
         log = open_log(s)
         assert log.size == size  # nothing appended, nothing removed: the entries and tree are as they were
         later = verify_log(log, log.checkpoint(hub.log_signer, hub.log_origin), hub.log_signer.verifier(), before)
