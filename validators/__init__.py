@@ -107,7 +107,7 @@ def _validate_xml(source: bytes | Path, kind: str | None, ctx: Context, path: st
 def _unknown_kind(doc: Any) -> Issue:
     hint = (
         'add a "$schema" naming a sendx schema (e.g. https://schemas.sendx.org.uk/ehcp/v1), '
-        "send a FHIR Bundle, or pass --kind"
+        "send a FHIR R4 resource (with its resourceType), or pass --kind"
     )
     if isinstance(doc, Mapping) and "$schema" in doc:
         return _KIND.issue("/$schema", f"{doc['$schema']!r} is not a sendx schema", hint)

@@ -196,7 +196,9 @@ class _HubOverTestClient:
     def __init__(self, client: Any) -> None:
         self.client, self.paths = client, []
 
-    def request(self, method: str, url: str, *, data=None, headers=None, params=None, timeout=None) -> Any:
+    def request(
+        self, method: str, url: str, *, data=None, headers=None, params=None, timeout=None, stream=False
+    ) -> Any:
         prepared = requests.Request(method, url, params=params).prepare()  # what requests would send
         path = urlsplit(prepared.url).path
         self.paths.append(path)

@@ -55,6 +55,8 @@ def test_a_json_syntax_message_is_a_whole_sentence(data: bytes, message: str) ->
 def test_unknown_kind() -> None:
     report = validators.validate(b'{"hello": "world"}')
     assert report.rules() == {"DOC-KIND"} and not report.valid
+    # Any FHIR R4 resource is a kind of its own: the hint offers a resourceType, not only a Bundle.
+    assert "FHIR R4 resource" in report.issues[0].hint and "--kind" in report.issues[0].hint
     report = validators.validate(b'{"$schema": "https://example.org/other"}')
     assert report.issues[0].location == "/$schema"
     assert validators.validate(b"[1, 2]").rules() == {"DOC-KIND"}

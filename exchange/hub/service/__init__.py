@@ -3,12 +3,13 @@ acknowledges, records a movement, searches for a lost pupil or asks for its area
 
 One file per concept — ``participants`` (keys, tokens, who a caller is), ``transfers`` (an
 upload's whole path and the inbox), ``movements`` (events sealed, logged and listed),
-``lost_pupils`` (the pool and redirects), ``access`` (the access log), ``area`` (what the
-LA pages read), ``area_facts`` (the LA figures' facts, kept as movements and plans are written),
-``sessions`` (the pages' sign-in sessions), ``policy`` (who may send what, and which claims must
-be the sender's own), ``log_upgrade`` (the log kept before leaf format 2) and ``retention``
-(erasing details whose time is over) — over ``_base`` (the store and keys they share).  ``Hub``
-is their union:
+``sealed`` (a movement row opened against its log entry), ``lost_pupils`` (the pool and
+redirects), ``access`` (the access log), ``area`` (what the LA pages read), ``area_facts`` (the
+LA figures' facts, kept as movements and plans are written), ``sessions`` (the pages' sign-in
+sessions), ``throttle`` (unknown tokens slowed per address), ``policy`` (who may send what, and
+which claims must be the sender's own), ``log_upgrade`` (the log kept before leaf format 2) and
+``retention`` (erasing details whose time is over) — over ``_base`` (the store and keys they
+share).  ``Hub`` is their union:
 the Flask blueprints, ``sendx demo`` and the tests drive one object.  Expensive,
 untrusted-input work (parsing, signature verification, validation, encryption) happens
 before a write transaction opens, so the serialised part of an upload stays short.

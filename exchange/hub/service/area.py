@@ -25,7 +25,7 @@ from sendx.exchange.audit.figures import (
     unknown_case,
 )
 from sendx.exchange.hub.service._base import HubBase, decode_cursor, encode_cursor, iso, require
-from sendx.exchange.hub.service.movements import open_logged
+from sendx.exchange.hub.service.sealed import open_logged
 from sendx.exchange.store import (
     AreaDay,
     AreaLength,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sendx.exchange.audit.facts import Step as _Step
 from sendx.exchange.audit.facts import movement_facts, plan_facts, pupil_spans, setting_end
 from sendx.exchange.hub.service._base import HubBase
+from sendx.exchange.hub.service.sealed import logged_leaves, open_logged
 from sendx.exchange.store import (
     AreaDay,
     AreaLength,
@@ -313,8 +314,6 @@ def rebuild_area_facts(hub: HubBase, *, batch: int = 2000) -> bool:
     cannot be decrypted or does not match its log entry (damaged at rest) is indexed from its
     clear columns alone (type, date, LAs, AP flags), so it is still listed and counted as those say.
     """
-    from sendx.exchange.hub.service.movements import logged_leaves, open_logged
-
     with hub.store.write() as s:
         hub.store.lock_log_head(s, 0)
         state = s.get(AreaState, 1)

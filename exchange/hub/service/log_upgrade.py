@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sendx.exchange.hub import _seams
 from sendx.exchange.hub.service._base import HubBase
-from sendx.exchange.hub.service.movements import movement_aad
+from sendx.exchange.hub.service.sealed import movement_aad
 from sendx.exchange.store import Movement, PreviousLogHead
 from sendx.exchange.store.lognodes import append_leaves, open_log
 from sendx.validators.errors import SendxError

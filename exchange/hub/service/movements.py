@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -32,10 +31,10 @@ from sendx.exchange.hub.service._base import (
     require,
 )
 from sendx.exchange.hub.service.area_facts import index_movements
-from sendx.exchange.store import AreaMovement, LogLeaf, Movement, Participant, utcnow
-from sendx.exchange.store.atrest import Cipher
+from sendx.exchange.hub.service.sealed import logged_leaves, movement_aad, open_logged
+from sendx.exchange.store import AreaMovement, Movement, Participant, utcnow
 from sendx.exchange.trust.canonical import canonical_json
-from sendx.validators.errors import ConflictError, InputError, SendxError
+from sendx.validators.errors import ConflictError, InputError
 from sendx.validators.parsing import load_json
 
 __all__ = [
@@ -46,9 +45,6 @@ __all__ = [
     "in_area",
     "in_scope",
     "log_rows",
-    "logged_leaves",
-    "movement_aad",
-    "open_logged",
 ]
 
 #: A movement's commitment salt (``sendx.exchange.log.leaves.SALT_SIZE``).
@@ -245,39 +241,6 @@ def area_codes(recorder: Participant, event: Mapping[str, Any]) -> tuple[str | N
         to.get("la") or (to.get("laestab") or "")[:3] or None,
         recorder.la,
     )
-
-
-def logged_leaves(db: Session | Connection, indices: Sequence[int | None]) -> dict[int, bytes]:
-    """The log entries at ``indices``, by index (one query)."""
-    wanted = [i for i in indices if i is not None]
-    if not wanted:
-        return {}
-    rows = db.execute(select(LogLeaf.index, LogLeaf.leaf).where(LogLeaf.index.in_(wanted)))
-    return {int(i): leaf for i, leaf in rows}
-
-
-def open_logged(cipher: Cipher, row: Any, leaf: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """The event a movement row holds, checked against its log entry: ``(event, None)``, or
-    ``(None, what is wrong)`` when the row cannot be decrypted or does not match its commitment.
-
-    One damaged row is reported, never raised: an LA's pages list it and serve the rest.
-    """
-    try:
-        plaintext = cipher.decrypt(row.nonce, row.ciphertext, movement_aad(row.recorded_by, row.event_id))
-    except (SendxError, ValueError, TypeError):  # altered ciphertext, nonce of the wrong length, ...
-        return None, "its sealed event cannot be decrypted (the row was altered or its key changed)"
-    problem = _seams.leaf_problem(leaf, plaintext, row.salt)
-    if problem is not None:
-        return None, problem
-    try:
-        return orjson.loads(plaintext), None
-    except orjson.JSONDecodeError:  # pragma: no cover - authenticated plaintext the hub wrote itself
-        return None, "its decrypted event is not JSON"
-
-
-def movement_aad(recorder: str, event_id: str) -> str:
-    """What a movement's ciphertext is bound to: its recorder and event id (no swapping rows)."""
-    return f"movement:{recorder}:{event_id}"
 
 
 def in_scope(caller: Participant) -> Any:

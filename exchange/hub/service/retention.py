@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 
 from sendx.exchange.hub.config import DEFAULT_RETENTION_YEARS
 from sendx.exchange.hub.service._base import HubBase
-from sendx.exchange.hub.service.movements import movement_aad
+from sendx.exchange.hub.service.sealed import movement_aad
 from sendx.exchange.store import AccessLogEntry, AreaMovement, AreaPlacement, AreaUnknown, Movement, utcnow
 from sendx.validators.errors import SendxError
 

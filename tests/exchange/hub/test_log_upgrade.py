@@ -15,7 +15,7 @@ from sendx.exchange.client.hubclient import HubClient
 from sendx.exchange.hub import create_app
 from sendx.exchange.hub.app import load_log_signer
 from sendx.exchange.hub.config import load_config
-from sendx.exchange.hub.service.movements import movement_aad
+from sendx.exchange.hub.service.sealed import movement_aad
 from sendx.exchange.log.audit import audit_log
 from sendx.exchange.log.leaves import BridgeLeaf, MovementLeaf, parse_leaf
 from sendx.exchange.log.verify import VerifierState, verify_log
