@@ -61,6 +61,7 @@ BEYOND_SCHEMA = {
     "^/v1/participants$": "identifiers carry check digits; each role needs its own identifier",
     "^/v1/lost-pupils/": "the recipient must be a registered school",
     "^/v1/(movements|transfers)$": "documents must meet the national-standard rules (422 lists the issues)",
+    "^/v1/movements/export$": "'from' may not be after 'to', and an empty date is no date",
 }
 CONFIG = {
     "operations": [

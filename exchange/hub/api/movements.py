@@ -19,6 +19,7 @@ from sendx.exchange.hub.api._http import (
 )
 from sendx.exchange.hub.service.policy import MOVEMENTS
 from sendx.exchange.store import utcnow
+from sendx.schemas import codelist_codes
 
 bp = Blueprint("movements", __name__)
 TAG = "movements"
@@ -59,6 +60,10 @@ def export() -> Response:
     )
 
 
+#: The code lists the filters take, as the schemas of their parameters.
+MOVEMENT_TYPE = {"type": "string", "enum": sorted(codelist_codes("movement-types"))}
+SETTING_TYPE = {"type": "string", "enum": sorted(codelist_codes("setting-types"))}
+
 OPENAPI = {
     "/v1/movements": {
         "post": with_policy(
@@ -68,7 +73,7 @@ OPENAPI = {
             "List movements",
             tag=TAG,
             params=(
-                ("type", "query", "string", False),
+                ("type", "query", MOVEMENT_TYPE, False),
                 ("from", "query", "date", False),
                 ("to", "query", "date", False),
                 ("ap", "query", "boolean", False),
@@ -86,9 +91,9 @@ OPENAPI = {
             params=(
                 ("from", "query", "date", False),
                 ("to", "query", "date", False),
-                ("type", "query", "string", False),
+                ("type", "query", MOVEMENT_TYPE, False),
                 ("setting", "query", "string", False),
-                ("settingType", "query", "string", False),
+                ("settingType", "query", SETTING_TYPE, False),
                 ("ap", "query", "boolean", False),
                 ("unknown", "query", "boolean", False),
             ),

@@ -34,6 +34,7 @@ from sendx.exchange.hub.service.area_facts import index_movements
 from sendx.exchange.hub.service.sealed import logged_leaves, movement_aad, open_logged
 from sendx.exchange.store import AreaMovement, Movement, Participant, utcnow
 from sendx.exchange.trust.canonical import canonical_json
+from sendx.schemas import codelist_codes
 from sendx.validators.errors import ConflictError, InputError
 from sendx.validators.parsing import load_json
 
@@ -103,6 +104,8 @@ class Movements(HubBase):
         """The movements in the caller's scope, oldest first, ``limit`` at a time: ``next`` is the
         cursor (``after``) of the following page, read by keyset over indexed columns."""
         require(caller, "school", "college", "la")
+        if type and type not in codelist_codes("movement-types"):
+            raise InputError(f"unknown movement type {type!r}", where="type", hint="see the movement-types code list")
         m = Movement.__table__
         # An LA's scope: movements from, to or recorded in its area (a row each in the area index).
         if caller.role == "la":

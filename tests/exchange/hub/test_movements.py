@@ -87,6 +87,8 @@ def test_la_scoping_and_filters(client, world):
     assert len(events(ap)) == 3
     assert events(world["school-145833"]) == []
     assert client.get("/v1/movements?from=not-a-date", headers=la330.headers).status_code == 400
+    typo = client.get("/v1/movements?type=ap-placement-ennd", headers=la330.headers)  # not an empty list
+    assert typo.status_code == 400 and "unknown movement type" in typo.json["detail"]
     assert client.get("/v1/movements", headers=world["health-RXH"].headers).status_code == 403
 
 
