@@ -142,7 +142,6 @@ def test_fhir_validate_refuses_what_is_not_a_resource(client, world, body):
     [
         "/v1/transfers/a%00b",
         "/v1/participants/%00/keys",
-        "/v1/movements?type=%00",
         "/v1/movements/export?setting=%00",  # found by schemathesis: it cut a streamed 200 short
         "/v1/access-log?transfer=%00",
     ],

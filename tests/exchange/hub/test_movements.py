@@ -89,6 +89,8 @@ def test_la_scoping_and_filters(client, world):
     assert client.get("/v1/movements?from=not-a-date", headers=la330.headers).status_code == 400
     typo = client.get("/v1/movements?type=ap-placement-ennd", headers=la330.headers)  # not an empty list
     assert typo.status_code == 400 and "unknown movement type" in typo.json["detail"]
+    # ... a NUL too: it is refused as a type before any store sees it (PostgreSQL refuses NUL in text).
+    assert client.get("/v1/movements?type=%00", headers=la330.headers).status_code == 400
     assert client.get("/v1/movements", headers=world["health-RXH"].headers).status_code == 403
 
 
