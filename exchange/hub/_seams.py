@@ -144,7 +144,8 @@ def ctf_route(xml: bytes) -> CtfRoute:
 
     head: dict[str, str] = {}
     upns: list[str] = []
-    for _, elem in iterparse(xml, events=("end",)):
+    # Only these elements come back to Python: the rest of a 10,000-pupil file stays in C.
+    for _, elem in iterparse(xml, events=("end",), tag=("Header", "UPN", "Pupil")):
         tag = elem.tag
         if tag == "Header":
             for path in (
@@ -186,9 +187,10 @@ def split_ctf(xml: bytes) -> list[tuple[str, bytes]]:
 
 
 def ctf_movements(
-    xml: bytes, *, envelope_id: str, sender: str, role: str, destination: Mapping[str, Any] | None
+    route: CtfRoute, *, envelope_id: str, sender: str, role: str, destination: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
-    """The movement events a (validated) CTF implies at the hub: one per pupil, per envelope.
+    """The movement events a (validated) CTF implies at the hub, from its ``ctf_route`` (read
+    once per upload): one per pupil, per envelope.
 
     The pupil leaves the source school for ``destination`` (a ``leave`` event), or for nowhere
     known (``destination-unknown`` for XXX, ``independent-or-abroad`` for MMM), recorded by the
@@ -196,7 +198,6 @@ def ctf_movements(
     gives the fuller picture from the file alone (a ``join`` at the destination too, ids from
     school, UPN and date); the hub logs what it witnessed: this envelope leaving this sender.
     """
-    route = ctf_route(xml)
     source = {"name": route.source_name or f"LAESTAB {route.source_laestab}", "ap": False}
     if route.source_laestab and route.source_laestab.isdigit():
         source["laestab"] = route.source_laestab

@@ -20,6 +20,7 @@ hub anyone else can reach.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -27,7 +28,15 @@ from typing import Any
 from werkzeug.exceptions import RequestTimeout
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-__all__ = ["BODY_SECONDS", "HEADER_SECONDS", "WORKER_CONNECTIONS", "local_server", "run", "run_development"]
+__all__ = [
+    "BODY_SECONDS",
+    "HEADER_SECONDS",
+    "WORKER_CONNECTIONS",
+    "local_server",
+    "run",
+    "run_development",
+    "worker_timeout",
+]
 
 #: Longest a client may take to send a request's line and headers (also the keep-alive idle time).
 HEADER_SECONDS = 5
@@ -78,11 +87,26 @@ def run_development(host: str, port: int, *, config: dict[str, Any] | None = Non
         server.server_close()
 
 
+def worker_timeout(max_body_bytes: int) -> int:
+    """Seconds a worker may go silent on one request before gunicorn replaces it.
+
+    A minute; and, for a hub allowed bodies over 20 MiB, a second more per MB beyond: an upload
+    is checked whole (parsed, validated, sealed, logged) at about 3 MB/s on two cores, and a
+    gevent worker cannot report in while it does — a 460 MB CTF took 166 s and, under a flat
+    60 s, its worker was killed mid-upload (bench_upload).
+    """
+    beyond = max(0, max_body_bytes - 20 * 1024 * 1024)
+    return 60 + math.ceil(beyond / 1_000_000)
+
+
 def run(host: str, port: int, workers: int = 1, *, config: dict[str, Any] | None = None) -> None:
     """gunicorn with ``workers`` gevent worker processes on ``host:port``, until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
+    from sendx.exchange.hub.config import load_config
+
     cfg = {**(config or {}), "SENDX_AUTO_MIGRATE": False}
+    timeout = worker_timeout(load_config(cfg).max_body_bytes)
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -92,7 +116,7 @@ def run(host: str, port: int, workers: int = 1, *, config: dict[str, Any] | None
             self.cfg.set("worker_connections", WORKER_CONNECTIONS)
             self.cfg.set("keepalive", HEADER_SECONDS)  # the gevent worker's deadline for a request head
             self.cfg.set("preload_app", False)  # never share a DB connection across fork
-            self.cfg.set("timeout", 60)
+            self.cfg.set("timeout", timeout)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
             # gunicorn ≥ 25.1 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl)

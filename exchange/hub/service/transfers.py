@@ -207,9 +207,9 @@ class Transfers(HubBase):
         events: list[dict[str, Any]] = []
         if kind == "movement":
             events = [dict(envelope["document"])]
-        elif kind == "ctf":
+        elif ctf is not None:
             events = _seams.ctf_movements(
-                envelope["document"].encode("utf-8"),
+                ctf,
                 envelope_id=envelope["envelopeId"],
                 sender=caller.id,
                 role=caller.role,

@@ -14,6 +14,7 @@ from gevent import socket as gsocket
 from werkzeug.exceptions import RequestTimeout
 
 from sendx.exchange.hub import server
+from sendx.exchange.hub.config import DEFAULT_MAX_BODY_BYTES
 
 
 def _app(environ, start_response):
@@ -60,3 +61,12 @@ def test_a_read_after_the_deadline_is_refused_at_once():
     stream = server._DeadlineInput(io.BytesIO(b"late"), 0)
     with pytest.raises(RequestTimeout):
         stream.read()
+
+
+def test_a_worker_has_time_for_the_largest_body_the_hub_allows():
+    """A minute at the default 20 MiB; beyond it, a second per MB (about a third of the measured
+    rate), so the 460 MB upload that took 166 s is not killed mid-way."""
+    assert server.worker_timeout(DEFAULT_MAX_BODY_BYTES) == 60
+    assert server.worker_timeout(1024) == 60
+    assert server.worker_timeout(460_000_000) >= 3 * 166
+    assert server.worker_timeout(512 * 1024 * 1024) > server.worker_timeout(460_000_000)
