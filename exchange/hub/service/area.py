@@ -198,7 +198,10 @@ class AreaRecords(HubBase):
         require(caller, "la")
         la = str(caller.la)
         d, n, p, u = AreaDay, AreaLength, AreaPlacement, AreaUnknown
-        open_case = and_(u.la == la, u.since <= as_of, or_(u.until.is_(None), u.until > as_of))
+        # "Still open on as_of" is two index ranges, never ended and ended after it, queried
+        # apart: as one OR, SQLite reads every placement and case the area ever had.
+        placement_open = (p.end_day.is_(None), p.end_day > as_of)
+        case_open = (u.until.is_(None), u.until > as_of)
         with self.store.read() as s:
             days = [DayCount(*r) for r in s.execute(_DAYS.where(d.la == la, d.day <= as_of))]
             lengths: Counter[int] = Counter(dict(s.execute(select(n.days, n.count).where(n.la == la)).all()))
@@ -206,19 +209,23 @@ class AreaRecords(HubBase):
             for start, end in s.execute(select(p.start_day, p.end_day).where(p.la == la, p.end_day > as_of)):
                 lengths[(end - start).days] -= 1
             open_placements = 0
-            for start, count in s.execute(
-                select(p.start_day, func.count())
-                .where(p.la == la, p.start_day <= as_of, or_(p.end_day.is_(None), p.end_day > as_of))
-                .group_by(p.start_day)
-            ):
-                lengths[max(0, (as_of - start).days)] += count
-                open_placements += count
-            unknown_open = s.scalar(select(func.count()).select_from(u).where(open_case)) or 0
+            for still_open in placement_open:
+                for start, count in s.execute(
+                    select(p.start_day, func.count())
+                    .where(p.la == la, still_open, p.start_day <= as_of)
+                    .group_by(p.start_day)
+                ):
+                    lengths[max(0, (as_of - start).days)] += count
+                    open_placements += count
+            unknown_open = sum(
+                s.scalar(select(func.count()).select_from(u).where(u.la == la, still_open, u.since <= as_of)) or 0
+                for still_open in case_open
+            )
             # The oldest open cases by (since, event id): those still open in the index's own
             # order, and those that closed after ``as_of`` (few, for a recent date), merged.
             oldest = select(u.since, u.event_id, u.movement_id).where(u.la == la, u.since <= as_of)
             oldest = oldest.order_by(u.since, u.event_id).limit(max(0, max_cases))
-            listed = sorted([*s.execute(oldest.where(u.until.is_(None))), *s.execute(oldest.where(u.until > as_of))])[
+            listed = sorted([row for still_open in case_open for row in s.execute(oldest.where(still_open))])[
                 : max(0, max_cases)
             ]
             opened = {
