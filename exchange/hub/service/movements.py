@@ -43,7 +43,6 @@ __all__ = [
     "Movements",
     "append_movements",
     "area_codes",
-    "in_area",
     "in_scope",
     "log_rows",
 ]
@@ -247,20 +246,16 @@ def area_codes(recorder: Participant, event: Mapping[str, Any]) -> tuple[str | N
 
 
 def in_scope(caller: Participant) -> Any:
-    """The SQL test of "``caller`` may read this movement": an LA its area, a setting its own."""
+    """The SQL test of "``caller`` may read this movement": an LA its area (a row of the area
+    index, as every LA read selects by), a setting its own."""
     if caller.role == "la":
-        return in_area(caller.la)
+        return Movement.id.in_(select(AreaMovement.movement_id).where(AreaMovement.la == caller.la))
     conds = [Movement.recorded_by == caller.id]
     for attr in ("urn", "laestab", "ukprn"):
         value = getattr(caller, attr)
         if value:
             conds += [getattr(Movement, f"from_{attr}") == value, getattr(Movement, f"to_{attr}") == value]
     return or_(*conds)
-
-
-def in_area(la: str | None) -> Any:
-    """The one SQL test of "this movement is LA ``la``'s business", shared by the API and the LA pages."""
-    return or_(Movement.from_la == la, Movement.to_la == la, Movement.school_la == la)
 
 
 _INSERT_MOVEMENTS = Movement.__table__.insert().returning(Movement.__table__.c.id, sort_by_parameter_order=True)
